@@ -1,0 +1,182 @@
+"""`codx bench phenopackets`: rank diseases from the phenotypes of GA4GH Phenopacket v2 cases.
+
+Only `subject` and `phenotypicFeatures` are used for prediction; `interpretations` / `diseases` give the
+gold for scoring and `metaData.externalReferences` the case's paper for the non-leaky subset (cases
+whose paper is not among the gold disease's annotation references in phenotype.hpoa).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from codx.bench.report import gold_rank, predictions, ranking_summary
+from codx.errors import CaseError, InputFileError
+from codx.models.diagnosis.evidence import CaseEvidence, Observation
+from codx.models.diagnosis.model import DiagnosisModel
+
+ExcludedMode = Literal["ignore", "use"]
+_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?")
+
+
+class PhenopacketCase(BaseModel):
+    id: str
+    gold: str | None
+    age_years: float | None = None
+    sex: Literal["female", "male"] | None = None
+    present: list[str]
+    excluded: list[str]
+    references: list[str] = []
+
+
+def iso_duration_years(text: str | None) -> float | None:
+    if not text:
+        return None
+    m = _DURATION.match(text.strip())
+    if not m or not any(m.groups()):
+        return None
+    y, mo, w, d = (float(g) if g else 0.0 for g in m.groups())
+    return y + mo / 12 + w / 52.18 + d / 365.25
+
+
+def parse_phenopacket(obj: Any, fallback_id: str) -> PhenopacketCase:
+    if not isinstance(obj, dict):
+        raise CaseError(f"case {fallback_id}: not a JSON object; each line must be one phenopacket")
+    cid = str(obj.get("id") or fallback_id)
+    feats = obj.get("phenotypicFeatures") or []
+    if not isinstance(feats, list):
+        raise CaseError(f"case {cid}: phenotypicFeatures must be a list")
+    present, excluded = [], []
+    for f in feats:
+        tid = (f.get("type") or {}).get("id") if isinstance(f, dict) else None
+        if not isinstance(tid, str) or not tid:
+            raise CaseError(f"case {cid}: a phenotypic feature has no type.id; expected e.g. HP:0001250")
+        (excluded if f.get("excluded") else present).append(tid)
+    subject = obj.get("subject") or {}
+    sex = str(subject.get("sex", "")).lower()
+    age = ((subject.get("timeAtLastEncounter") or {}).get("age") or {}).get("iso8601duration")
+    gold = None
+    for interp in obj.get("interpretations") or []:
+        gold = (((interp or {}).get("diagnosis") or {}).get("disease") or {}).get("id")
+        if gold:
+            break
+    if gold is None:
+        for dis in obj.get("diseases") or []:
+            gold = ((dis or {}).get("term") or {}).get("id")
+            if gold:
+                break
+    refs = [r.get("id") for r in (obj.get("metaData") or {}).get("externalReferences") or [] if r.get("id")]
+    return PhenopacketCase(
+        id=cid,
+        gold=gold,
+        age_years=iso_duration_years(age),
+        sex=sex if sex in ("female", "male") else None,  # type: ignore[arg-type]
+        present=present,
+        excluded=excluded,
+        references=refs,
+    )
+
+
+def read_phenopackets(path: Path) -> Iterator[PhenopacketCase | CaseError]:
+    """Cases from a .jsonl / .jsonl.gz file or a folder of .json phenopackets; bad ones become errors."""
+    if path.is_dir():
+        files = sorted(path.glob("*.json"))
+        if not files:
+            raise InputFileError(f"{path} has no .json phenopackets")
+        for f in files:
+            try:
+                yield parse_phenopacket(json.loads(f.read_text(encoding="utf-8")), f.stem)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                yield CaseError(f"case {f.name}: not valid JSON ({exc})")
+            except CaseError as exc:
+                yield exc
+        return
+    if not path.exists():
+        raise InputFileError(f"{path} does not exist; pass a .jsonl(.gz) file or a folder of .json phenopackets")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        for n, line in enumerate(fh):
+            if not line.strip():
+                continue
+            try:
+                yield parse_phenopacket(json.loads(line), f"line-{n + 1}")
+            except json.JSONDecodeError as exc:
+                yield CaseError(f"case line-{n + 1}: not valid JSON ({exc.msg})")
+            except CaseError as exc:
+                yield exc
+
+
+def run_phenopackets(
+    model: DiagnosisModel,
+    path: Path,
+    namespaces: list[str] | None = None,
+    excluded: ExcludedMode = "ignore",
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    kn = model.knowledge
+    mask = None
+    if namespaces:
+        mask = np.array([d.split(":", 1)[0] in namespaces for d in kn.disease_ids])
+    refs = {d.id: set(d.references) for d in kn.diseases}
+    cases: list[dict[str, Any]] = []
+    ranks, nonleaky_ranks, times = [], [], []
+    n_errors = n_with_gold = n_missing = n_messages = 0
+    for item in read_phenopackets(path):
+        if isinstance(item, CaseError):
+            n_errors += 1
+            cid = str(item).split(":", 1)[0].removeprefix("case ")
+            cases.append({"id": cid, "gold": None, "predictions": [], "error": str(item)})
+            continue
+        obs = [Observation(finding=f, status="present") for f in item.present]
+        if excluded == "use":
+            obs += [Observation(finding=f, status="absent") for f in item.excluded]
+        t0 = time.perf_counter()
+        ev = model.normalise(CaseEvidence(observations=obs, age_years=item.age_years, sex=item.sex))
+        record: dict[str, Any] = {"id": item.id, "gold": item.gold}
+        if ev.messages:
+            n_messages += len(ev.messages)
+            record["messages"] = ev.messages
+        if not ev.present:
+            n_errors += 1
+            record.update(predictions=[], error=f"case {item.id}: no usable present phenotype; nothing to rank")
+            cases.append(record)
+            continue
+        ranking = model.rank(ev)
+        times.append(time.perf_counter() - t0)
+        record["predictions"] = predictions(kn, ranking, mask)
+        if item.gold is not None:
+            n_with_gold += 1
+            r = gold_rank(kn, ranking, item.gold, mask)
+            record["gold_rank"] = r
+            if r is None:
+                n_missing += 1
+            else:
+                ranks.append(r)
+                leaky = bool(set(item.references) & refs.get(item.gold, set()))
+                record["leaky"] = leaky
+                if not leaky:
+                    nonleaky_ranks.append(r)
+        cases.append(record)
+    summary: dict[str, Any] = {
+        "n": len(cases),
+        "errors": n_errors,
+        "input_messages": n_messages,
+        "with_gold": n_with_gold,
+        "gold_missing_from_pack": n_missing,
+        "coverage": round(1 - n_missing / n_with_gold, 4) if n_with_gold else None,
+        **ranking_summary(ranks, "inkb_"),
+        **ranking_summary(nonleaky_ranks, "nonleaky_"),
+        "ms_per_case_median": round(1000 * float(np.median(times)), 3) if times else None,
+        "namespaces": namespaces or "all",
+        "excluded_features": excluded,
+        "model": model.card.name,
+        "packs": [f"{p.name} {p.version}" for p in model.card.packs],
+    }
+    return summary, cases

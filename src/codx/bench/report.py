@@ -1,0 +1,82 @@
+"""What every benchmark shares: the JSON shape of DESIGN section 4, ranking metrics and a printed table."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from codx.models.diagnosis.knowledge import Knowledge
+from codx.models.diagnosis.posterior import Ranking
+
+TOP_N = 50
+
+
+def predictions(kn: Knowledge, ranking: Ranking, mask: np.ndarray | None = None, k: int = TOP_N) -> list[dict]:
+    """Top-k diseases best first; with a mask, probabilities are renormalised over the allowed diseases."""
+    prob = ranking.probabilities
+    order = ranking.order
+    if mask is not None:
+        prob = np.where(mask, prob, 0.0)
+        total = prob.sum()
+        prob = prob / total if total > 0 else prob
+        order = order[mask[order]]
+    return [
+        {"id": kn.disease_ids[i], "label": kn.diseases[i].name, "probability": round(float(prob[i]), 6)}
+        for i in order[:k]
+    ]
+
+
+def gold_rank(kn: Knowledge, ranking: Ranking, gold: str, mask: np.ndarray | None = None) -> int | None:
+    """1-based rank of the gold disease, ties counted in its favour; None when not in the packs."""
+    g = kn.disease_index.get(gold)
+    if g is None or (mask is not None and not mask[g]):
+        return None
+    score = ranking.log_scores if mask is None else np.where(mask, ranking.log_scores, -np.inf)
+    return int((score > score[g]).sum()) + 1
+
+
+def ranking_summary(ranks: Sequence[int | None], prefix: str = "") -> dict[str, float | int]:
+    """top-1/3/10 and MRR over cases whose gold is in the packs (in-KB)."""
+    r = np.array([x for x in ranks if x is not None], dtype=float)
+    out: dict[str, float | int] = {f"{prefix}n": len(r)}
+    if len(r) == 0:
+        return out
+    for k in (1, 3, 10):
+        out[f"{prefix}top{k}"] = round(float((r <= k).mean()), 4)
+    out[f"{prefix}mrr"] = round(float((1.0 / r).mean()), 4)
+    return out
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    return {
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def write_report(path: Path, summary: dict[str, Any], cases: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps({"summary": summary, "cases": cases}, ensure_ascii=False, indent=1))
+    tmp.replace(path)
+
+
+def print_table(title: str, rows: Sequence[tuple[str, Any]], console: Console | None = None) -> None:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in rows:
+        table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    (console or Console()).print(table)

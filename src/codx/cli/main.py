@@ -1,0 +1,236 @@
+"""The `codx` command: a thin adapter over the library that turns CodxError into a one-line fix."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from codx.errors import CodxError
+from codx.settings import Settings
+
+console = Console(stderr=True)
+
+
+class CodxGroup(click.Group):
+    """Print library errors as messages, not tracebacks."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except CodxError as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            sys.exit(2)
+
+
+@contextmanager
+def progress_bar(title: str) -> Iterator:
+    """A rich progress bar fed by library callbacks of the form (stage, fraction)."""
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(title, total=1.0)
+
+        def update(stage: str, fraction: float) -> None:
+            bar.update(task, description=f"{title}: {stage}", completed=fraction)
+
+        yield update
+
+
+def _threads(settings: Settings) -> None:
+    import torch
+
+    torch.set_num_threads(settings.threads)
+
+
+@click.group(cls=CodxGroup)
+@click.version_option(package_name="codx")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """codx: a clinical assistant with an explicit, calibrated diagnosis model. Not a medical device."""
+    ctx.obj = Settings()
+    _threads(ctx.obj)
+
+
+# -- packs --------------------------------------------------------------------------------------
+@cli.group()
+def pack() -> None:
+    """Build, inspect and validate knowledge packs."""
+
+
+@pack.command("build")
+@click.argument("name")
+@click.option("--from", "source", type=click.Path(exists=True, path_type=Path), help="Import from this file/folder.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["ddxplus", "goalset", "expimp"]), help="Format of --from (importers)."
+)
+@click.pass_obj
+def pack_build(settings: Settings, name: str, source: Path | None, fmt: str | None) -> None:
+    """Build the built-in pack NAME (e.g. hpo), or import NAME from a user file with --from/--format."""
+    from codx.models.packs.registry import BUILTIN, pack_folder
+    from codx.models.packs.store import save_pack
+    from codx.models.packs.validate import find_problems
+
+    if source is None:
+        if name not in BUILTIN:
+            raise click.UsageError(f"{name!r} is not built in ({', '.join(BUILTIN)}); use --from FILE --format F")
+        with progress_bar(f"building {name}") as update:
+            update("reading source files", 0.1)
+            built = BUILTIN[name]()
+            update("saving", 0.9)
+            folder = save_pack(built, pack_folder(settings.packs_dir, name))
+            update("done", 1.0)
+    else:
+        if fmt is None:
+            raise click.UsageError("--from needs --format (ddxplus, goalset or expimp)")
+        built = _import(name, source, fmt)
+        folder = save_pack(built, pack_folder(settings.packs_dir, name))
+    problems = find_problems(built)
+    for p in problems:
+        console.print(f"[yellow]warning:[/] {p}")
+    click.echo(f"built pack {name} ({len(built.diseases)} diseases, {len(built.findings)} findings) at {folder}")
+
+
+def _import(name: str, source: Path, fmt: str):
+    if fmt == "ddxplus":
+        from codx.models.packs.ddxplus import build_ddxplus_pack
+
+        return build_ddxplus_pack(source if source.is_dir() else source.parent)
+    if fmt == "goalset":
+        from codx.models.packs.goalset import build_goalset_pack
+
+        return build_goalset_pack(source, name)
+    from codx.models.packs.expimp import build_expimp_pack
+
+    return build_expimp_pack(source, name)
+
+
+@pack.command("info")
+@click.argument("name")
+@click.pass_obj
+def pack_info(settings: Settings, name: str) -> None:
+    """Print what a pack holds."""
+    from codx.models.packs.registry import get_pack
+
+    for k, v in get_pack(settings.packs_dir, name, build_missing=False).summary().items():
+        click.echo(f"{k}: {v}")
+
+
+@pack.command("validate")
+@click.argument("name")
+@click.pass_obj
+def pack_validate(settings: Settings, name: str) -> None:
+    """Check a pack (a name, or a folder holding pack.json); exit 1 listing the problems."""
+    from codx.models.packs.registry import get_pack
+    from codx.models.packs.store import load_pack
+    from codx.models.packs.validate import find_problems
+
+    p = Path(name)
+    built = load_pack(p) if (p / "pack.json").exists() else get_pack(settings.packs_dir, name, build_missing=False)
+    problems = find_problems(built)
+    for msg in problems:
+        click.echo(f"problem: {msg}")
+    if problems:
+        sys.exit(1)
+    click.echo(f"pack {built.meta.name} {built.meta.version} is valid")
+
+
+@pack.command("list")
+@click.pass_obj
+def pack_list(settings: Settings) -> None:
+    """Packs that are built, plus the built-in ones codx can build."""
+    from codx.models.packs.registry import available
+
+    for n in available(settings.packs_dir):
+        built = (settings.packs_dir / n / "pack.json").exists()
+        click.echo(f"{n}\t{'built' if built else 'not built'}")
+
+
+# -- training -----------------------------------------------------------------------------------
+@cli.group()
+def train() -> None:
+    """Train the repository's own models."""
+
+
+@train.command("diagnosis")
+@click.option("--pack", "packs", multiple=True, required=True, help="Pack name (repeat for several).")
+@click.option("--synthetic", default=600, show_default=True, help="Synthetic patients to fit on.")
+@click.option("--seed", default=0, show_default=True)
+@click.pass_obj
+def train_diagnosis(settings: Settings, packs: tuple[str, ...], synthetic: int, seed: int) -> None:
+    """Fit the diagnosis model's parameters and calibration; save it with its model card."""
+    from codx.bootstrap import model_name
+    from codx.models.packs.registry import get_pack
+    from codx.training.diagnosis import train_model
+
+    loaded = [get_pack(settings.packs_dir, n) for n in packs]
+    with progress_bar("training diagnosis model") as update:
+        model = train_model(loaded, model_name(list(packs)), n_synthetic=synthetic, seed=seed, progress=update)
+    folder = model.save(settings.models_dir / model.card.name)
+    click.echo(model.card.to_markdown())
+    click.echo(f"saved to {folder}")
+
+
+# -- benchmarks ---------------------------------------------------------------------------------
+@cli.group()
+def bench() -> None:
+    """Benchmarks: print a table and write JSON with per-case predictions."""
+
+
+def _hpo_model(settings: Settings):
+    from codx.bootstrap import ensure_model
+
+    with progress_bar("loading hpo model") as update:
+        return ensure_model(settings, ["hpo"], progress=update)
+
+
+@bench.command("phenopackets")
+@click.option("--cases", type=click.Path(exists=True, path_type=Path), required=True,
+              help=".jsonl(.gz) of Phenopacket v2 objects, or a folder of .json phenopackets.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="JSON report to write.")
+@click.option("--namespaces", default="OMIM", show_default=True,
+              help="Disease namespaces to rank (comma-separated) or 'all'.")
+@click.option("--excluded", type=click.Choice(["ignore", "use"]), default="ignore", show_default=True,
+              help="Use features marked excluded as absent findings (see README: reporting bias).")
+@click.pass_obj
+def bench_phenopackets(settings: Settings, cases: Path, out: Path, namespaces: str, excluded: str) -> None:
+    """Rank diseases for each phenopacket (phenotypes only)."""
+    from codx.bench.phenopackets import run_phenopackets
+    from codx.bench.report import print_table, write_report
+
+    model = _hpo_model(settings)
+    ns = None if namespaces == "all" else [n.strip() for n in namespaces.split(",") if n.strip()]
+    summary, records = run_phenopackets(model, cases, ns, excluded)  # type: ignore[arg-type]
+    write_report(out, summary, records)
+    print_table(f"phenopackets: {cases.name}", [(k, v) for k, v in summary.items() if not isinstance(v, list)])
+    click.echo(f"wrote {out}")
+
+
+@bench.command("speed")
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--cases", "n_cases", default=300, show_default=True, help="Synthetic patients to time.")
+@click.pass_obj
+def bench_speed(settings: Settings, out: Path, n_cases: int) -> None:
+    """Ranking and one inquiry step (update + EIG over every askable finding) on the hpo pack."""
+    from codx.bench.report import print_table, write_report
+    from codx.bench.speed import run_speed
+    from codx.models.packs.registry import pack_folder
+
+    model = _hpo_model(settings)
+    summary, records = run_speed(model, pack_folder(settings.packs_dir, "hpo"), n_cases)
+    write_report(out, summary, records)
+    rows = []
+    for k, v in summary.items():
+        if isinstance(v, dict):
+            rows += [(f"{k} {kk}", vv) for kk, vv in v.items()]
+        else:
+            rows.append((k, v))
+    print_table("speed (hpo pack)", rows)
+    click.echo(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,29 @@
+"""One error hierarchy for codx. Every message says what to do next."""
+
+
+class CodxError(Exception):
+    """Base class: the CLI prints these as a one-line message and exits non-zero."""
+
+
+class PackError(CodxError):
+    """A knowledge pack could not be built, loaded or validated."""
+
+
+class PackNotFoundError(PackError):
+    """A pack was asked for by name but is not built yet."""
+
+
+class UnknownFindingError(CodxError):
+    """A finding id is not in any active pack (after mapping obsolete ids)."""
+
+
+class CaseError(CodxError):
+    """One benchmark case or consultation input is malformed; the run continues without it."""
+
+
+class ModelNotTrainedError(CodxError):
+    """A diagnosis model was asked for but has not been trained yet."""
+
+
+class InputFileError(CodxError):
+    """A user-supplied data file is missing or has the wrong format."""

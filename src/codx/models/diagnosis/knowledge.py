@@ -1,0 +1,266 @@
+"""Packs compiled into the arrays the posterior and the inquiry need.
+
+`F` holds true-path frequencies: F[d, a] is the largest frequency of any finding at or below `a` that
+disease d is annotated with (HPO's true-path rule: a patient with a specific term also has every
+ancestor). Columns are stored CSC by hand (indptr / rows / values) because per-column scatter with
+numpy is ~20x faster than scipy's sparse slicing for the few dozen columns a case touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from codx.errors import PackError, UnknownFindingError
+from codx.models.diagnosis.params import DiagnosisParams
+from codx.models.packs.schema import Disease, Finding, FindingGroup, Pack
+
+#: Columns with at least this many diseases are kept dense too (general terms appear in most cases).
+DENSE_COLUMN_MIN = 400
+
+
+@dataclass(frozen=True)
+class SparseColumns:
+    """A diseases x findings matrix stored by column."""
+
+    indptr: np.ndarray  # int64, len n_findings + 1
+    rows: np.ndarray  # int32 disease indices
+    values: np.ndarray  # float32
+
+    def column(self, j: int, n_rows: int) -> np.ndarray:
+        out = np.zeros(n_rows, dtype=np.float32)
+        s, e = self.indptr[j], self.indptr[j + 1]
+        out[self.rows[s:e]] = self.values[s:e]
+        return out
+
+    def nnz(self, j: int) -> int:
+        return int(self.indptr[j + 1] - self.indptr[j])
+
+    @classmethod
+    def from_triples(cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_cols: int) -> SparseColumns:
+        order = np.lexsort((rows, cols))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        indptr = np.zeros(n_cols + 1, dtype=np.int64)
+        np.add.at(indptr, cols + 1, 1)
+        return cls(np.cumsum(indptr), rows.astype(np.int32), vals.astype(np.float32))
+
+
+class Knowledge:
+    """One or several packs merged: diseases concatenated, findings unified by id."""
+
+    def __init__(self, packs: Sequence[Pack], params: DiagnosisParams, pack_weights: dict[str, float] | None = None):
+        if not packs:
+            raise PackError("no pack given; build one with `codx pack build hpo`")
+        self.pack_names = [p.meta.name for p in packs]
+        self.params = params
+        self.diseases: list[Disease] = []
+        self.disease_pack: list[int] = []
+        findings: dict[str, Finding] = {}
+        parents: dict[str, set[str]] = {}
+        self.aliases: dict[str, str] = {}
+        groups: dict[str, FindingGroup] = {}
+        for k, pack in enumerate(packs):
+            self.diseases += pack.diseases
+            self.disease_pack += [k] * len(pack.diseases)
+            for f in pack.findings:
+                findings.setdefault(f.id, f)
+                parents.setdefault(f.id, set()).update(f.parents)
+            self.aliases.update(pack.aliases)
+            for g in pack.groups:
+                groups.setdefault(g.id, g)
+        self.disease_ids = [d.id for d in self.diseases]
+        self.modified_diseases = [(i, d) for i, d in enumerate(self.diseases) if d.modifiers is not None]
+        self.disease_index = {d: i for i, d in enumerate(self.disease_ids)}
+        if len(self.disease_index) != len(self.disease_ids):
+            raise PackError(f"packs {self.pack_names} share disease ids; give each pack its own id prefix")
+        self.findings = list(findings.values())
+        self.finding_ids = [f.id for f in self.findings]
+        self.finding_index = {f: i for i, f in enumerate(self.finding_ids)}
+        self.groups = list(groups.values())
+        self.group_index = {g.id: i for i, g in enumerate(self.groups)}
+        self.finding_group = np.array(
+            [self.group_index.get(f.group, -1) if f.group else -1 for f in self.findings], dtype=np.int32
+        )
+        self.askable = np.array([f.askable for f in self.findings], dtype=bool)
+        self.n_diseases, self.n_findings = len(self.diseases), len(self.findings)
+        self._build_hierarchy(parents)
+        self._build_priors(packs, pack_weights or {})
+        self._build_matrices(packs)
+
+    # -- hierarchy -------------------------------------------------------------------------------
+    def _build_hierarchy(self, parents: dict[str, set[str]]) -> None:
+        idx = self.finding_index
+        par = [[idx[p] for p in parents[f] if p in idx] for f in self.finding_ids]
+        order = _topological(par)  # parents before children
+        anc: list[np.ndarray] = [np.empty(0, np.int32)] * self.n_findings
+        for j in order:
+            a = {j}
+            for p in par[j]:
+                a.update(anc[p].tolist())
+            anc[j] = np.array(sorted(a), dtype=np.int32)
+        self.ancestors = anc  # ancestors-or-self
+        self.parents = par
+        children: list[list[int]] = [[] for _ in range(self.n_findings)]
+        for j, ps in enumerate(par):
+            for p in ps:
+                children[p].append(j)
+        self.children = children
+        self.topo_order = order
+
+    def descendants(self, j: int) -> np.ndarray:
+        seen = {j}
+        stack = [j]
+        while stack:
+            for c in self.children[stack.pop()]:
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        return np.fromiter(seen, dtype=np.int32)
+
+    # -- priors ----------------------------------------------------------------------------------
+    def _build_priors(self, packs: Sequence[Pack], pack_weights: dict[str, float]) -> None:
+        logp = np.empty(self.n_diseases, dtype=np.float64)
+        start = 0
+        total_w = sum(pack_weights.get(p.meta.name, 1.0) for p in packs)
+        for pack in packs:
+            pri = np.array([d.prior for d in pack.diseases], dtype=np.float64) ** self.params.prior_strength
+            w = pack_weights.get(pack.meta.name, 1.0) / total_w
+            logp[start : start + len(pri)] = np.log(w) + np.log(pri / pri.sum())
+            start += len(pri)
+        self.log_prior = logp
+
+    # -- likelihood matrices ---------------------------------------------------------------------
+    def _build_matrices(self, packs: Sequence[Pack]) -> None:
+        p = self.params
+        d_rows, f_cols, freqs, absent, neg = [], [], [], [], []
+        offset = 0
+        for pack in packs:
+            t = pack.annotations
+            fmap = np.array([self.finding_index[f.id] for f in pack.findings], dtype=np.int32)
+            d_rows.append(t.disease.astype(np.int64) + offset)
+            f_cols.append(fmap[t.finding])
+            freqs.append(np.where(np.isnan(t.frequency), p.default_frequency, t.frequency))
+            absent.append(t.absent_frequency)
+            neg.append(t.negated)
+            offset += len(pack.diseases)
+        d = np.concatenate(d_rows) if d_rows else np.empty(0, np.int64)
+        f = np.concatenate(f_cols) if f_cols else np.empty(0, np.int32)
+        fr = (np.concatenate(freqs) ** p.frequency_power).astype(np.float32)
+        ab = np.concatenate(absent).astype(np.float32)
+        ng = np.concatenate(neg)
+
+        # true path: push every positive annotation to all ancestors, keep the max per (disease, term)
+        pos = ~ng
+        rows, cols, vals = _propagate(d[pos], f[pos], fr[pos], self.ancestors)
+        self.F = SparseColumns.from_triples(rows, cols, vals, self.n_findings)
+        # the same matrix by disease (its `rows` are finding indices): the inquiry gathers top diseases
+        self.F_by_disease = SparseColumns.from_triples(cols, rows, vals, self.n_diseases)
+        # unmentioned findings: each disease's most specific annotations, read as weakly absent
+        leaf = _leaf_annotations(d[pos], f[pos], self.ancestors)
+        self.unmentioned = np.zeros(self.n_diseases)
+        if p.beta > 0:
+            np.add.at(self.unmentioned, d[pos][leaf], np.log1p(-p.beta * fr[pos][leaf]))
+        # NOT annotations exclude the term and everything below it
+        nrows, ncols = [], []
+        for di, fi in zip(d[ng], f[ng], strict=True):
+            desc = self.descendants(int(fi))
+            nrows.append(np.full(len(desc), di))
+            ncols.append(desc)
+        if nrows:
+            nr, nc = np.concatenate(nrows), np.concatenate(ncols)
+            self.excluded = SparseColumns.from_triples(nr, nc, np.ones(len(nr), np.float32), self.n_findings)
+        else:
+            self.excluded = SparseColumns.from_triples(
+                np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32), self.n_findings
+            )
+        has_ab = ~np.isnan(ab) & pos
+        self.A = SparseColumns.from_triples(d[has_ab], f[has_ab], ab[has_ab], self.n_findings)
+        self.A_by_disease = SparseColumns.from_triples(f[has_ab], d[has_ab], ab[has_ab], self.n_diseases)
+        self.has_absent_model = np.zeros(self.n_findings, dtype=bool)
+        self.has_absent_model[f[has_ab]] = True
+
+        n_d = max(self.n_diseases, 1)
+        nnz = np.diff(self.F.indptr)
+        col_of = np.repeat(np.arange(self.n_findings), nnz)
+        col_sum = np.bincount(col_of, weights=self.F.values, minlength=self.n_findings)
+        # background rate: frequency-weighted share of diseases showing the finding, floored
+        self.bg = np.clip(col_sum / n_d, 0.5 / n_d, 1.0)
+        ab_of = np.repeat(np.arange(self.n_findings), np.diff(self.A.indptr))
+        ab_sum = np.bincount(ab_of, weights=self.A.values, minlength=self.n_findings)
+        self.bg_absent = np.clip(ab_sum / n_d, 0.5 / n_d, 1.0)
+        self.dense_cols = {
+            j: self.F.column(j, self.n_diseases) for j in np.flatnonzero(nnz >= DENSE_COLUMN_MIN).tolist()
+        }
+
+    def column(self, j: int) -> np.ndarray:
+        col = self.dense_cols.get(j)
+        return col if col is not None else self.F.column(j, self.n_diseases)
+
+    # -- ids -------------------------------------------------------------------------------------
+    def resolve(self, finding_id: str) -> int:
+        fid = finding_id.strip()
+        seen: set[str] = set()
+        while fid in self.aliases and fid not in seen:
+            seen.add(fid)
+            fid = self.aliases[fid]
+        j = self.finding_index.get(fid)
+        if j is None:
+            raise UnknownFindingError(
+                f"unknown finding {finding_id!r} (packs: {', '.join(self.pack_names)}); "
+                "use an id from `codx pack info` or search by label"
+            )
+        return j
+
+    @cached_property
+    def information_content(self) -> np.ndarray:
+        return -np.log(self.bg)
+
+
+def _topological(parents: list[list[int]]) -> list[int]:
+    n = len(parents)
+    indeg = np.array([len(p) for p in parents])
+    children: list[list[int]] = [[] for _ in range(n)]
+    for j, ps in enumerate(parents):
+        for p in ps:
+            children[p].append(j)
+    order = [j for j in range(n) if indeg[j] == 0]
+    i = 0
+    while i < len(order):
+        for c in children[order[i]]:
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                order.append(c)
+        i += 1
+    if len(order) != n:
+        raise PackError("the finding hierarchy has a cycle; run `codx pack validate` to find it")
+    return order
+
+
+def _leaf_annotations(d: np.ndarray, f: np.ndarray, ancestors: list[np.ndarray]) -> np.ndarray:
+    """Mask of annotations with no more specific annotation of the same disease below them."""
+    covered: set[tuple[int, int]] = set()
+    for di, fi in zip(d.tolist(), f.tolist(), strict=True):
+        for a in ancestors[fi].tolist():
+            if a != fi:
+                covered.add((di, a))
+    return np.array([(di, fi) not in covered for di, fi in zip(d.tolist(), f.tolist(), strict=True)], dtype=bool)
+
+
+def _propagate(
+    d: np.ndarray, f: np.ndarray, fr: np.ndarray, ancestors: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lens = np.array([len(ancestors[j]) for j in f], dtype=np.int64)
+    rows = np.repeat(d, lens)
+    cols = np.concatenate([ancestors[j] for j in f]) if len(f) else np.empty(0, np.int32)
+    vals = np.repeat(fr, lens)
+    n_f = len(ancestors)
+    key = rows.astype(np.int64) * n_f + cols
+    order = np.lexsort((-vals, key))
+    key, vals = key[order], vals[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    key, vals = key[first], vals[first]
+    return key // n_f, key % n_f, vals

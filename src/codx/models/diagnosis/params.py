@@ -1,0 +1,30 @@
+"""The diagnosis model's learned parameters: few, interpretable, saved with the model card."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DiagnosisParams(BaseModel):
+    """Noise terms and calibration of the likelihood in DESIGN section 3.
+
+    P(present q | d) = (1 - eps) * G(d, q) + eps * bg(q), with G the true-path frequency, or, when the
+    disease only shows a more general term a, alpha * F(d, a) * bg(q) / bg(a) (a specialisation seen at
+    its population rate, discounted). P(absent q | d) = 1 - (1 - delta) * F(d, q).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    eps: float = Field(0.01, gt=0, lt=1, description="Rate of findings the disease does not explain.")
+    delta: float = Field(0.2, gt=0, le=1, description="Chance a finding the disease has is reported absent.")
+    alpha: float = Field(0.3, ge=0, le=1, description="Credit for matching only a more general term.")
+    excluded_factor: float = Field(0.1, gt=0, le=1, description="Noise multiplier for NOT-annotated findings.")
+    beta: float = Field(
+        0.0, ge=0, lt=1, description="Weak closed-world evidence: share of unmentioned disease findings read as absent."
+    )
+    default_frequency: float = Field(0.5, gt=0, le=1, description="Frequency of annotations without one.")
+    frequency_power: float = Field(
+        1.0, ge=0, le=1, description="Frequencies enter as F**power: below 1 trusts the published rates less."
+    )
+    temperature: float = Field(1.0, gt=0, description="Calibration: log-posterior is divided by this.")
+    prior_strength: float = Field(1.0, ge=0, description="Exponent on the pack's disease priors.")

@@ -1,0 +1,36 @@
+"""Where packs live on disk, and the built-in packs codx can build from installed packages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from codx.errors import PackNotFoundError
+from codx.models.packs.hpo import build_hpo_pack
+from codx.models.packs.schema import Pack
+from codx.models.packs.store import load_pack, save_pack
+
+#: Packs built from declared package data alone; importers for user files are separate.
+BUILTIN: dict[str, Callable[[], Pack]] = {"hpo": build_hpo_pack}
+
+
+def pack_folder(packs_dir: Path, name: str) -> Path:
+    return packs_dir / name
+
+
+def available(packs_dir: Path) -> list[str]:
+    built = {p.parent.name for p in packs_dir.glob("*/pack.json")} if packs_dir.exists() else set()
+    return sorted(built | set(BUILTIN))
+
+
+def get_pack(packs_dir: Path, name: str, build_missing: bool = True) -> Pack:
+    """The cached pack; a built-in one is built and cached on first use."""
+    folder = pack_folder(packs_dir, name)
+    if (folder / "pack.json").exists():
+        return load_pack(folder)
+    if name in BUILTIN and build_missing:
+        pack = BUILTIN[name]()
+        save_pack(pack, folder)
+        return pack
+    hint = f"run `codx pack build {name}`" if name in BUILTIN else "import it with `codx pack build NAME --from FILE`"
+    raise PackNotFoundError(f"pack {name!r} is not built ({folder}); {hint}. Available: {', '.join(available(packs_dir))}")

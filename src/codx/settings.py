@@ -1,0 +1,30 @@
+"""The one Settings object: read at entry points (CLI, app) and passed down, never read deep inside."""
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Environment variables are prefixed with CODX_ (e.g. CODX_DATA_DIR)."""
+
+    model_config = SettingsConfigDict(env_prefix="CODX_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(user_data_dir("codx", appauthor=False)),
+        description="Where built packs, trained models and consultation databases live.",
+    )
+    tau: float = Field(0.5, gt=0.0, le=1.0, description="Stop asking once the top diagnosis reaches this.")
+    max_questions: int = Field(20, ge=0, le=200, description="Question budget per consultation.")
+    min_gain: float = Field(0.01, ge=0.0, description="Stop when the best question gains fewer bits.")
+    threads: int = Field(1, ge=1, description="Torch/numpy threads for scoring.")
+
+    @property
+    def packs_dir(self) -> Path:
+        return self.data_dir / "packs"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

@@ -1,0 +1,147 @@
+"""Simulated patients: sampled from a pack (synthetic training data) and answering an inquiry dialog."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from codx.models.diagnosis.evidence import CaseEvidence, Observation
+from codx.models.diagnosis.inquiry import StopRule
+from codx.models.diagnosis.model import DiagnosisModel
+from codx.models.diagnosis.posterior import Ranking
+
+Answer = Literal["present", "absent", "unsure"]
+
+
+@dataclass
+class SimCase:
+    """A patient whose every answer is known: `initial` is said first, `answers` on being asked."""
+
+    gold: str | None
+    initial: dict[str, Answer]
+    answers: dict[str, Answer]
+    age_years: float | None = None
+    sex: Literal["female", "male"] | None = None
+    id: str = ""
+
+
+@dataclass
+class DialogResult:
+    ranking: Ranking
+    questions: list[tuple[str, Answer]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """How real reports differ from the annotations (applied only where the pack has a hierarchy)."""
+
+    generalise: float = 0.25  # a reported term is replaced by its parent
+    extra_rate: float = 0.15  # unexplained findings per explained one
+    absent_rate: float = 0.2  # an annotation the patient lacks is reported absent
+    initial: int = 1  # findings said before any question
+
+
+def sample_cases(model: DiagnosisModel, n: int, rng: np.random.Generator, noise: Noise = Noise()) -> list[SimCase]:
+    """Patients drawn from the packs: disease by prior, findings by annotated frequency, plus noise."""
+    kn = model.knowledge
+    by_disease: dict[int, list[tuple[int, float]]] = {}
+    p = kn.params
+    for pack_offset, pack in _pack_offsets(model):
+        t = pack.annotations
+        fmap = np.array([kn.finding_index[f.id] for f in pack.findings])
+        for di, fi, fr, ng in zip(t.disease, t.finding, t.frequency, t.negated, strict=True):
+            if not ng:
+                f = p.default_frequency if np.isnan(fr) else float(fr)
+                by_disease.setdefault(int(di) + pack_offset, []).append((int(fmap[fi]), f))
+    prior = np.exp(kn.log_prior - kn.log_prior.max())
+    prior /= prior.sum()
+    all_terms = np.concatenate([np.array([f for f, _ in v]) for v in by_disease.values()])
+    cases: list[SimCase] = []
+    while len(cases) < n:
+        d = int(rng.choice(kn.n_diseases, p=prior))
+        anns = by_disease.get(d, [])
+        present: set[int] = set()
+        absent: set[int] = set()
+        groups_done: set[int] = set()
+        for f, fr in anns:
+            g = kn.finding_group[f]
+            if g >= 0 and kn.groups[g].kind == "categorical":
+                if g in groups_done:
+                    continue
+                groups_done.add(g)
+                vals = [(f2, fr2) for f2, fr2 in anns if kn.finding_group[f2] == g]
+                w = np.array([v for _, v in vals])
+                if w.sum() <= 0 or rng.random() > min(1.0, w.sum()):
+                    continue
+                present.add(vals[int(rng.choice(len(vals), p=w / w.sum()))][0])
+            elif rng.random() < fr:
+                term = f
+                while kn.parents[term] and rng.random() < noise.generalise:
+                    term = int(rng.choice(kn.parents[term]))
+                present.add(term)
+            elif rng.random() < noise.absent_rate:
+                absent.add(f)
+        if not present:
+            continue
+        if kn.children and any(kn.parents):  # hierarchical packs: unexplained findings
+            for _ in range(rng.poisson(noise.extra_rate * len(present))):
+                present.add(int(rng.choice(all_terms)))
+        absent -= present
+        order = list(present)
+        rng.shuffle(order)
+        initial = {kn.finding_ids[f]: "present" for f in order[: noise.initial]}
+        answers: dict[str, Answer] = {kn.finding_ids[f]: "present" for f in order[noise.initial :]}
+        answers.update({kn.finding_ids[f]: "absent" for f in absent})
+        cases.append(SimCase(gold=kn.disease_ids[d], initial=initial, answers=answers, id=f"synthetic-{len(cases)}"))
+    return cases
+
+
+def _pack_offsets(model: DiagnosisModel):
+    offset = 0
+    for pack in model.packs:
+        yield offset, pack
+        offset += len(pack.diseases)
+
+
+def full_evidence(case: SimCase) -> CaseEvidence:
+    obs = [Observation(finding=f, status=s) for f, s in {**case.initial, **case.answers}.items()]
+    return CaseEvidence(observations=obs, age_years=case.age_years, sex=case.sex)
+
+
+def run_dialog(
+    model: DiagnosisModel,
+    case: SimCase,
+    rule: StopRule,
+    answer_all_unknown_as: Answer = "unsure",
+    on_question: Callable[[str, Answer], None] | None = None,
+) -> DialogResult:
+    """Start from what the patient says first; ask until the stop rule says diagnose."""
+    kn = model.knowledge
+    obs = [Observation(finding=f, status=s) for f, s in case.initial.items()]
+    asked: list[tuple[str, Answer]] = []
+    messages: list[str] = []
+    while True:
+        ev = model.normalise(CaseEvidence(observations=obs, age_years=case.age_years, sex=case.sex))
+        step = model.step(ev, len(asked), rule)
+        if step.decision == "diagnose" or not step.questions:
+            messages += ev.messages
+            return DialogResult(step.ranking, asked, messages)
+        q = step.questions[0]
+        if q.group >= 0:
+            members = [kn.finding_ids[j] for j in np.flatnonzero(kn.finding_group == q.group)]
+            label = kn.groups[q.group].id
+            vals = {m: case.answers.get(m, answer_all_unknown_as) for m in members}
+            obs += [Observation(finding=m, status=s) for m, s in vals.items()]
+            present = [m for m, s in vals.items() if s == "present"]
+            answer: Answer = "present" if present else ("absent" if any(s == "absent" for s in vals.values()) else "unsure")
+        else:
+            label = kn.finding_ids[q.finding]
+            answer = case.answers.get(label, answer_all_unknown_as)
+            obs.append(Observation(finding=label, status=answer))
+        asked.append((label, answer))
+        if on_question:
+            on_question(label, answer)
