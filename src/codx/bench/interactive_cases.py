@@ -25,22 +25,7 @@ from codx.models.packs.expimp import parse_expimp_record
 from codx.models.packs.goalset import goalset_split, parse_goal_record
 from codx.models.packs.schema import Pack
 from codx.models.packs.userfiles import first_error, iter_json_records, read_json
-
-
-class InteractiveCase(BaseModel):
-    """`answers` holds the simulated patient's reply per finding id; a finding not in it is "unsure"."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    gold: str | None
-    age: float | None = None
-    sex: Literal["female", "male"] | None = None
-    initial: dict[str, Answer]
-    answers: dict[str, Answer]
-    gold_differential: list[tuple[str, float]] | None = None
-    unmapped: list[str] = []  # symptom names of the input that the pack does not know (dropped)
-
+from codx.training.simulate import InteractiveCase
 
 CaseResult = InteractiveCase | CaseError
 

@@ -24,7 +24,9 @@ from codx.models.diagnosis.evidence import CaseEvidence, Observation
 from codx.models.diagnosis.model import DiagnosisModel
 
 ExcludedMode = Literal["ignore", "use"]
-_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?")
+_DURATION = re.compile(
+    r"^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
+)
 
 
 class PhenopacketCase(BaseModel):
@@ -100,7 +102,9 @@ def read_phenopackets(path: Path) -> Iterator[PhenopacketCase | CaseError]:
                 yield exc
         return
     if not path.exists():
-        raise InputFileError(f"{path} does not exist; pass a .jsonl(.gz) file or a folder of .json phenopackets")
+        raise InputFileError(
+            f"{path} does not exist; pass a .jsonl(.gz) file or a folder of .json phenopackets"
+        )
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
         for n, line in enumerate(fh):
@@ -145,7 +149,9 @@ def run_phenopackets(
             record["messages"] = ev.messages
         if not ev.present:
             n_errors += 1
-            record.update(predictions=[], error=f"case {item.id}: no usable present phenotype; nothing to rank")
+            record.update(
+                predictions=[], error=f"case {item.id}: no usable present phenotype; nothing to rank"
+            )
             cases.append(record)
             continue
         ranking = model.rank(ev)

@@ -19,12 +19,16 @@ from codx.training.simulate import full_evidence, sample_cases
 
 def _ms(samples: list[float]) -> dict[str, float]:
     a = np.array(samples) * 1000
-    return {"p50_ms": round(float(np.median(a)), 3), "p95_ms": round(float(np.percentile(a, 95)), 3),
-            "max_ms": round(float(a.max()), 3)}
+    return {
+        "p50_ms": round(float(np.median(a)), 3),
+        "p95_ms": round(float(np.percentile(a, 95)), 3),
+        "max_ms": round(float(a.max()), 3),
+    }
 
 
-def run_speed(model: DiagnosisModel, pack_folder: Path | None, n_cases: int = 300, seed: int = 0
-              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def run_speed(
+    model: DiagnosisModel, pack_folder: Path | None, n_cases: int = 300, seed: int = 0
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     kn = model.knowledge
     rng = np.random.default_rng(seed)
     cases = sample_cases(model, n_cases, rng)
@@ -48,12 +52,24 @@ def run_speed(model: DiagnosisModel, pack_folder: Path | None, n_cases: int = 30
         r0 = model.rank(nev)
         qs = rank_questions(kn, nev, r0)
         step_t.append(time.perf_counter() - t0)
-        per_case.append({"id": c.id, "gold": c.gold, "rank_ms": round(rank_t[-1] * 1000, 3),
-                         "step_ms": round(step_t[-1] * 1000, 3), "n_findings": len(c.initial) + len(c.answers),
-                         "best_question": kn.finding_ids[qs[0].finding] if qs and qs[0].finding >= 0 else None,
-                         "predictions": [{"id": kn.disease_ids[i], "label": kn.diseases[i].name,
-                                          "probability": round(float(ranking.probabilities[i]), 6)}
-                                         for i in ranking.order[:5]]})
+        per_case.append(
+            {
+                "id": c.id,
+                "gold": c.gold,
+                "rank_ms": round(rank_t[-1] * 1000, 3),
+                "step_ms": round(step_t[-1] * 1000, 3),
+                "n_findings": len(c.initial) + len(c.answers),
+                "best_question": kn.finding_ids[qs[0].finding] if qs and qs[0].finding >= 0 else None,
+                "predictions": [
+                    {
+                        "id": kn.disease_ids[i],
+                        "label": kn.diseases[i].name,
+                        "probability": round(float(ranking.probabilities[i]), 6),
+                    }
+                    for i in ranking.order[:5]
+                ],
+            }
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = {
         **machine(),

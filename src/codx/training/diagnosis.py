@@ -12,22 +12,27 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from codx.models.diagnosis.calibration import fit_temperature, reliability
+from codx.models.diagnosis.calibration import Reliability, fit_temperature, reliability
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.model import DiagnosisModel, ModelCard, PackRef
 from codx.models.diagnosis.params import DiagnosisParams
-from codx.models.diagnosis.posterior import log_joint
+from codx.models.diagnosis.posterior import log_joint, ranking_from_log_joint
 from codx.models.packs.schema import Pack
-from codx.training.simulate import SimCase, full_evidence, run_dialog, sample_cases
+from codx.training.simulate import InteractiveCase, full_evidence, run_dialog, sample_cases
 
 Progress = Callable[[str, float], None]  # (stage description, fraction done)
+Refit = Callable[[list[InteractiveCase]], Pack]  # rebuilds a dataset's pack from a subset of its cases
 
 #: Grids for packs with a hierarchy (hpo-like) and for flat packs (goal sets, DDXPlus).
-HIERARCHY_GRID: dict[str, list[float]] = {"alpha": [0.0, 0.02], "delta": [0.3, 1.0], "default_frequency": [0.5, 1.0]}
+HIERARCHY_GRID: dict[str, list[float]] = {
+    "alpha": [0.0, 0.02],
+    "delta": [0.3, 1.0],
+    "default_frequency": [0.5, 1.0],
+}
 FLAT_GRID: dict[str, list[float]] = {"eps": [0.001, 0.01, 0.05], "delta": [0.05, 0.2, 0.5]}
 
 
-def _gold_rank_stats(model: DiagnosisModel, cases: Sequence[SimCase]) -> tuple[float, float]:
+def _gold_rank_stats(model: DiagnosisModel, cases: Sequence[InteractiveCase]) -> tuple[float, float]:
     """(top-1 accuracy, mean reciprocal rank) with full information."""
     kn = model.knowledge
     top1, rr = [], []
@@ -44,7 +49,7 @@ def _gold_rank_stats(model: DiagnosisModel, cases: Sequence[SimCase]) -> tuple[f
 
 def fit_params(
     packs: list[Pack],
-    cases: Sequence[SimCase],
+    cases: Sequence[InteractiveCase],
     grid: dict[str, list[float]],
     base: DiagnosisParams,
     pack_weights: dict[str, float] | None = None,
@@ -55,8 +60,7 @@ def fit_params(
     best: tuple[float, DiagnosisParams, dict[str, float]] | None = None
     for i, values in enumerate(combos):
         params = base.model_copy(update=dict(zip(keys, values, strict=True)))
-        card = ModelCard(name="fit", packs=[], params=params, pack_weights=pack_weights or {}, training_data="")
-        acc, mrr = _gold_rank_stats(DiagnosisModel(packs, card), cases)
+        acc, mrr = _gold_rank_stats(_with_params(packs, params, pack_weights), cases)
         if best is None or mrr > best[0]:
             best = (mrr, params, {"fit_top1": acc, "fit_mrr": mrr})
         if progress:
@@ -65,86 +69,147 @@ def fit_params(
     return best[1], best[2]
 
 
-def calibrate(
-    model: DiagnosisModel, cases: Sequence[SimCase], rule: StopRule | None
-) -> tuple[float, list[np.ndarray], list[int]]:
-    """Fit the temperature on where consultations end (after the dialog when a rule is given)."""
-    kn = model.knowledge
+def _dialog_joints(
+    models: Sequence[tuple[DiagnosisModel, Sequence[InteractiveCase]]], rule: StopRule | None
+) -> tuple[list[np.ndarray], list[int]]:
+    """Log joints where consultations end (after the dialog when a rule is given), with gold indices."""
     joints, gold = [], []
-    for c in cases:
-        g = kn.disease_index.get(c.gold or "")
-        if g is None:
-            continue
-        if rule is None:
-            lj = log_joint(kn, model.normalise(full_evidence(c)))
-        else:
-            lj = run_dialog(model, c, rule).ranking.log_scores
-        joints.append(lj)
-        gold.append(g)
-    return fit_temperature(joints, gold), joints, gold
+    for model, cases in models:
+        kn = model.knowledge
+        for c in cases:
+            g = kn.disease_index.get(c.gold or "")
+            if g is None:
+                continue
+            if rule is None:
+                joints.append(log_joint(kn, model.normalise(full_evidence(c))))
+            else:
+                joints.append(run_dialog(model, c, rule).ranking.log_scores)
+            gold.append(g)
+    return joints, gold
 
 
-def evaluate(joints: list[np.ndarray], gold: list[int], temperature: float) -> tuple[dict[str, float], object]:
+def evaluate(
+    joints: list[np.ndarray], gold: list[int], temperature: float
+) -> tuple[dict[str, float], Reliability]:
     conf, correct, top3 = [], [], []
     for lj, g in zip(joints, gold, strict=True):
-        z = lj / temperature
-        p = np.exp(z - z.max())
-        p /= p.sum()
-        order = np.argsort(-p)
-        conf.append(float(p[order[0]]))
-        correct.append(order[0] == g)
-        top3.append(g in order[:3])
+        r = ranking_from_log_joint(lj, temperature)
+        conf.append(float(r.probabilities[r.order[0]]))
+        correct.append(r.order[0] == g)
+        top3.append(g in r.order[:3])
     rel = reliability(np.array(conf), np.array(correct))
     return {"top1": float(np.mean(correct)), "top3": float(np.mean(top3)), "ece": rel.ece}, rel
+
+
+def _with_params(
+    packs: list[Pack], params: DiagnosisParams, pack_weights: dict[str, float] | None
+) -> DiagnosisModel:
+    return DiagnosisModel(
+        packs,
+        ModelCard(name="fit", packs=[], params=params, pack_weights=pack_weights or {}, training_data=""),
+    )
 
 
 def train_model(
     packs: list[Pack],
     name: str,
-    train_cases: Sequence[SimCase] | None = None,
+    train_cases: Sequence[InteractiveCase] | None = None,
+    refit: Refit | None = None,
     n_synthetic: int = 600,
     seed: int = 0,
     rule: StopRule | None = None,
     pack_weights: dict[str, float] | None = None,
+    folds: int = 4,
     progress: Progress | None = None,
 ) -> DiagnosisModel:
-    """Fit on `train_cases` (a dataset's train split) or, when None, on synthetic patients from the packs.
+    """Fit parameters and the calibration temperature; metrics are on cases the fit did not see.
 
-    With a stop rule the temperature is calibrated on where simulated dialogs end, which is the
-    probability a consultation actually reports."""
+    Synthetic patients (no `train_cases`) are split into fit / calibration / test parts. A dataset's
+    training split is cross-fitted instead: `refit` rebuilds the pack without the held-out fold, since
+    scoring cases with a pack counted from those same cases would be overconfident. With a stop rule
+    the temperature is fit where simulated dialogs end, the probability a consultation reports."""
     rng = np.random.default_rng(seed)
     hierarchical = any(f.parents for p in packs for f in p.findings[:2000])
     base = DiagnosisParams()
     grid = HIERARCHY_GRID if hierarchical else FLAT_GRID
-    probe = DiagnosisModel(packs, ModelCard(name=name, packs=[], params=base, training_data=""))
     if train_cases is None:
-        cases = sample_cases(probe, n_synthetic, rng)
+        cases = sample_cases(_with_params(packs, base, pack_weights), n_synthetic, rng)
         source = f"{n_synthetic} synthetic patients sampled from the packs (seed {seed})"
+        n = len(cases)
+        fit_part, cal_part, test_part = cases[: n // 2], cases[n // 2 : (3 * n) // 4], cases[(3 * n) // 4 :]
+        params, fit_metrics = fit_params(packs, fit_part, grid, base, pack_weights, progress)
+        fold_packs = None
     else:
         cases = list(train_cases)
-        rng.shuffle(cases)  # type: ignore[arg-type]
+        order = rng.permutation(len(cases))
+        cases = [cases[i] for i in order]
         source = f"{len(cases)} training-split cases"
-    n = len(cases)
-    fit_part, cal_part, test_part = cases[: n // 2], cases[n // 2 : (3 * n) // 4], cases[(3 * n) // 4 :]
-    params, fit_metrics = fit_params(packs, fit_part, grid, base, pack_weights, progress)
+        if refit is None:
+            n = len(cases)
+            fit_part, cal_part, test_part = (
+                cases[: n // 2],
+                cases[n // 2 : (3 * n) // 4],
+                cases[(3 * n) // 4 :],
+            )
+            params, fit_metrics = fit_params(packs, fit_part, grid, base, pack_weights, progress)
+            fold_packs = None
+        else:
+            k = max(2, min(folds, len(cases)))
+            held = [cases[i::k] for i in range(k)]
+            fold_packs = [
+                ([refit([c for j, part in enumerate(held) if j != i for c in part])], held[i])
+                for i in range(k)
+            ]
+            params, fit_metrics = _fit_params_folds(fold_packs, grid, base, pack_weights, progress)
+    if progress:
+        progress("calibrating", 0.0)
+    temperature = 1.0
+    for _ in range(2):  # where dialogs stop depends on the temperature: refit once on the new stops
+        p_t = params.model_copy(update={"temperature": temperature})
+        if fold_packs is None:
+            joints, gold = _dialog_joints([(_with_params(packs, p_t, pack_weights), cal_part)], rule)
+        else:
+            joints, gold = _dialog_joints(
+                [(_with_params(fp, p_t, pack_weights), fc) for fp, fc in fold_packs], rule
+            )
+        temperature = fit_temperature(joints, gold)
+    params = params.model_copy(update={"temperature": temperature})
+    if fold_packs is None:
+        joints, gold = _dialog_joints([(_with_params(packs, params, pack_weights), test_part)], rule)
+    metrics, rel = evaluate(joints, gold, temperature)
     card = ModelCard(
         name=name,
         packs=[PackRef(name=p.meta.name, version=p.meta.version) for p in packs],
         params=params,
         pack_weights=pack_weights or {},
         training_data=source,
-        n_training_cases=n,
+        n_training_cases=len(cases),
+        metrics={**fit_metrics, **{f"heldout_{k}": v for k, v in metrics.items()}},
+        reliability=rel,
     )
-    model = DiagnosisModel(packs, card)
-    if progress:
-        progress("calibrating", 0.0)
-    temperature, _, _ = calibrate(model, cal_part, rule)
-    card.params = params.model_copy(update={"temperature": temperature})
-    model = DiagnosisModel(packs, card)
-    _, joints, gold = calibrate(model, test_part, rule)
-    metrics, rel = evaluate(joints, gold, temperature)
-    card.metrics = {**fit_metrics, **{f"heldout_{k}": v for k, v in metrics.items()}}
-    card.reliability = rel  # type: ignore[assignment]
     if progress:
         progress("done", 1.0)
-    return model
+    return DiagnosisModel(packs, card)
+
+
+def _fit_params_folds(
+    fold_packs: list[tuple[list[Pack], list[InteractiveCase]]],
+    grid: dict[str, list[float]],
+    base: DiagnosisParams,
+    pack_weights: dict[str, float] | None,
+    progress: Progress | None,
+) -> tuple[DiagnosisParams, dict[str, float]]:
+    keys = list(grid)
+    combos = list(itertools.product(*(grid[k] for k in keys)))
+    best: tuple[float, DiagnosisParams, dict[str, float]] | None = None
+    for i, values in enumerate(combos):
+        params = base.model_copy(update=dict(zip(keys, values, strict=True)))
+        stats = [_gold_rank_stats(_with_params(fp, params, pack_weights), fc) for fp, fc in fold_packs]
+        acc = float(np.mean([a for a, _ in stats]))
+        mrr = float(np.mean([m for _, m in stats]))
+        if best is None or mrr > best[0]:
+            best = (mrr, params, {"fit_top1": acc, "fit_mrr": mrr})
+        if progress:
+            progress(f"parameter search {i + 1}/{len(combos)}", (i + 1) / len(combos))
+    assert best is not None
+    return best[1], best[2]

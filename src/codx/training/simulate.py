@@ -7,25 +7,28 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from codx.models.diagnosis.evidence import CaseEvidence, Observation
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.diagnosis.posterior import Ranking
+from codx.models.packs.counts import Answer
 
-Answer = Literal["present", "absent", "unsure"]
 
+class InteractiveCase(BaseModel):
+    """`answers` holds the simulated patient's reply per finding id; a finding not in it is "unsure"."""
 
-@dataclass
-class SimCase:
-    """A patient whose every answer is known: `initial` is said first, `answers` on being asked."""
+    model_config = ConfigDict(extra="forbid")
 
+    id: str
     gold: str | None
+    age: float | None = None
+    sex: Literal["female", "male"] | None = None
     initial: dict[str, Answer]
     answers: dict[str, Answer]
-    age_years: float | None = None
-    sex: Literal["female", "male"] | None = None
-    id: str = ""
+    gold_differential: list[tuple[str, float]] | None = None
+    unmapped: list[str] = []  # symptom names of the input that the pack does not know (dropped)
 
 
 @dataclass
@@ -45,7 +48,9 @@ class Noise:
     initial: int = 1  # findings said before any question
 
 
-def sample_cases(model: DiagnosisModel, n: int, rng: np.random.Generator, noise: Noise = Noise()) -> list[SimCase]:
+def sample_cases(
+    model: DiagnosisModel, n: int, rng: np.random.Generator, noise: Noise = Noise()
+) -> list[InteractiveCase]:
     """Patients drawn from the packs: disease by prior, findings by annotated frequency, plus noise."""
     kn = model.knowledge
     by_disease: dict[int, list[tuple[int, float]]] = {}
@@ -60,7 +65,7 @@ def sample_cases(model: DiagnosisModel, n: int, rng: np.random.Generator, noise:
     prior = np.exp(kn.log_prior - kn.log_prior.max())
     prior /= prior.sum()
     all_terms = np.concatenate([np.array([f for f, _ in v]) for v in by_disease.values()])
-    cases: list[SimCase] = []
+    cases: list[InteractiveCase] = []
     while len(cases) < n:
         d = int(rng.choice(kn.n_diseases, p=prior))
         anns = by_disease.get(d, [])
@@ -96,7 +101,11 @@ def sample_cases(model: DiagnosisModel, n: int, rng: np.random.Generator, noise:
         initial = {kn.finding_ids[f]: "present" for f in order[: noise.initial]}
         answers: dict[str, Answer] = {kn.finding_ids[f]: "present" for f in order[noise.initial :]}
         answers.update({kn.finding_ids[f]: "absent" for f in absent})
-        cases.append(SimCase(gold=kn.disease_ids[d], initial=initial, answers=answers, id=f"synthetic-{len(cases)}"))
+        cases.append(
+            InteractiveCase(
+                gold=kn.disease_ids[d], initial=initial, answers=answers, id=f"synthetic-{len(cases)}"
+            )
+        )
     return cases
 
 
@@ -107,14 +116,14 @@ def _pack_offsets(model: DiagnosisModel):
         offset += len(pack.diseases)
 
 
-def full_evidence(case: SimCase) -> CaseEvidence:
+def full_evidence(case: InteractiveCase) -> CaseEvidence:
     obs = [Observation(finding=f, status=s) for f, s in {**case.initial, **case.answers}.items()]
-    return CaseEvidence(observations=obs, age_years=case.age_years, sex=case.sex)
+    return CaseEvidence(observations=obs, age_years=case.age, sex=case.sex)
 
 
 def run_dialog(
     model: DiagnosisModel,
-    case: SimCase,
+    case: InteractiveCase,
     rule: StopRule,
     answer_all_unknown_as: Answer = "unsure",
     on_question: Callable[[str, Answer], None] | None = None,
@@ -125,7 +134,7 @@ def run_dialog(
     asked: list[tuple[str, Answer]] = []
     messages: list[str] = []
     while True:
-        ev = model.normalise(CaseEvidence(observations=obs, age_years=case.age_years, sex=case.sex))
+        ev = model.normalise(CaseEvidence(observations=obs, age_years=case.age, sex=case.sex))
         step = model.step(ev, len(asked), rule)
         if step.decision == "diagnose" or not step.questions:
             messages += ev.messages
@@ -137,7 +146,11 @@ def run_dialog(
             vals = {m: case.answers.get(m, answer_all_unknown_as) for m in members}
             obs += [Observation(finding=m, status=s) for m, s in vals.items()]
             present = [m for m, s in vals.items() if s == "present"]
-            answer: Answer = "present" if present else ("absent" if any(s == "absent" for s in vals.values()) else "unsure")
+            answer: Answer = (
+                "present"
+                if present
+                else ("absent" if any(s == "absent" for s in vals.values()) else "unsure")
+            )
         else:
             label = kn.finding_ids[q.finding]
             answer = case.answers.get(label, answer_all_unknown_as)

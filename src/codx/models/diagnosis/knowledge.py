@@ -51,7 +51,9 @@ class SparseColumns:
 class Knowledge:
     """One or several packs merged: diseases concatenated, findings unified by id."""
 
-    def __init__(self, packs: Sequence[Pack], params: DiagnosisParams, pack_weights: dict[str, float] | None = None):
+    def __init__(
+        self, packs: Sequence[Pack], params: DiagnosisParams, pack_weights: dict[str, float] | None = None
+    ):
         if not packs:
             raise PackError("no pack given; build one with `codx pack build hpo`")
         self.pack_names = [p.meta.name for p in packs]
@@ -246,7 +248,9 @@ def _leaf_annotations(d: np.ndarray, f: np.ndarray, ancestors: list[np.ndarray])
         for a in ancestors[fi].tolist():
             if a != fi:
                 covered.add((di, a))
-    return np.array([(di, fi) not in covered for di, fi in zip(d.tolist(), f.tolist(), strict=True)], dtype=bool)
+    return np.array(
+        [(di, fi) not in covered for di, fi in zip(d.tolist(), f.tolist(), strict=True)], dtype=bool
+    )
 
 
 def _propagate(

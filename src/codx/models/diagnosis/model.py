@@ -54,7 +54,12 @@ class ModelCard(BaseModel):
             *[f"- {k}: {v:.4f}" for k, v in self.metrics.items()],
         ]
         if self.reliability:
-            lines += ["", f"## Reliability (ECE {self.reliability.ece:.4f})", "", "| bin | n | confidence | accuracy |"]
+            lines += [
+                "",
+                f"## Reliability (ECE {self.reliability.ece:.4f})",
+                "",
+                "| bin | n | confidence | accuracy |",
+            ]
             lines += ["|---|---|---|---|"]
             for b in self.reliability.bins:
                 if b.count:
@@ -85,7 +90,9 @@ class DiagnosisModel:
         ev = evidence if isinstance(evidence, NormalisedEvidence) else self.normalise(evidence)
         return rank(self.knowledge, ev)
 
-    def step(self, evidence: CaseEvidence | NormalisedEvidence, questions_asked: int, rule: StopRule) -> StepResult:
+    def step(
+        self, evidence: CaseEvidence | NormalisedEvidence, questions_asked: int, rule: StopRule
+    ) -> StepResult:
         """One Chain-of-Diagnosis turn: update, rank questions, decide."""
         ev = evidence if isinstance(evidence, NormalisedEvidence) else self.normalise(evidence)
         ranking = rank(self.knowledge, ev)
@@ -94,7 +101,10 @@ class DiagnosisModel:
         questions = [] if done else rank_questions(self.knowledge, ev, ranking)
         best = questions[0].gain if questions else None
         return StepResult(
-            ranking=ranking, questions=questions, decision=decide(ranking, questions_asked, best, rule), evidence=ev
+            ranking=ranking,
+            questions=questions,
+            decision=decide(ranking, questions_asked, best, rule),
+            evidence=ev,
         )
 
     # -- persistence -----------------------------------------------------------------------------
@@ -110,5 +120,7 @@ class DiagnosisModel:
     def load_card(folder: Path) -> ModelCard:
         path = folder / "card.json"
         if not path.exists():
-            raise ModelNotTrainedError(f"no trained model at {folder}; run `codx train diagnosis --pack NAME`")
+            raise ModelNotTrainedError(
+                f"no trained model at {folder}; run `codx train diagnosis --pack NAME`"
+            )
         return ModelCard.model_validate(json.loads(path.read_text()))

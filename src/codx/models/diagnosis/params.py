@@ -18,9 +18,14 @@ class DiagnosisParams(BaseModel):
     eps: float = Field(0.01, gt=0, lt=1, description="Rate of findings the disease does not explain.")
     delta: float = Field(0.2, gt=0, le=1, description="Chance a finding the disease has is reported absent.")
     alpha: float = Field(0.3, ge=0, le=1, description="Credit for matching only a more general term.")
-    excluded_factor: float = Field(0.1, gt=0, le=1, description="Noise multiplier for NOT-annotated findings.")
+    excluded_factor: float = Field(
+        0.1, gt=0, le=1, description="Noise multiplier for NOT-annotated findings."
+    )
     beta: float = Field(
-        0.0, ge=0, lt=1, description="Weak closed-world evidence: share of unmentioned disease findings read as absent."
+        0.0,
+        ge=0,
+        lt=1,
+        description="Weak closed-world evidence: share of unmentioned disease findings read as absent.",
     )
     default_frequency: float = Field(0.5, gt=0, le=1, description="Frequency of annotations without one.")
     frequency_power: float = Field(

@@ -29,7 +29,11 @@ def save_pack(pack: Pack, folder: Path) -> Path:
     """Write atomically (temp names, then rename) so a crash never leaves half a pack."""
     folder.mkdir(parents=True, exist_ok=True)
     doc = PackDocument(
-        meta=pack.meta, diseases=pack.diseases, findings=pack.findings, groups=pack.groups, aliases=pack.aliases
+        meta=pack.meta,
+        diseases=pack.diseases,
+        findings=pack.findings,
+        groups=pack.groups,
+        aliases=pack.aliases,
     )
     tmp_json, tmp_npz = folder / "pack.json.tmp", folder / "annotations.tmp.npz"
     tmp_json.write_text(doc.model_dump_json(exclude_defaults=True))
@@ -56,7 +60,9 @@ def load_pack(folder: Path) -> Pack:
     except ValidationError as exc:
         raise PackError(f"pack at {folder} is corrupt ({exc.error_count()} errors); rebuild it") from exc
     if doc.format_version != FORMAT_VERSION:
-        raise PackError(f"pack at {folder} has format {doc.format_version}, expected {FORMAT_VERSION}; rebuild it")
+        raise PackError(
+            f"pack at {folder} has format {doc.format_version}, expected {FORMAT_VERSION}; rebuild it"
+        )
     with np.load(npz_path) as z:
         table = AnnotationTable(
             z["disease"], z["finding"], z["frequency"], z["absent_frequency"], z["negated"]

@@ -37,7 +37,9 @@ def find_problems(pack: Pack) -> list[str]:
         pairs = t.disease.astype(np.int64) * n_f + t.finding
         _, counts = np.unique(pairs, return_counts=True)
         if (counts > 1).any():
-            problems.append(f"{int((counts > 1).sum())} disease-finding pairs are annotated twice; merge them")
+            problems.append(
+                f"{int((counts > 1).sum())} disease-finding pairs are annotated twice; merge them"
+            )
     annotated = np.zeros(n_d, dtype=bool)
     annotated[t.disease] = True
     missing = [pack.diseases[i].id for i in np.flatnonzero(~annotated)[:5]]
@@ -71,7 +73,9 @@ def _cycles(pack: Pack) -> list[str]:
                 stack[-1] = (node, k + 1)
                 nxt = parents[node][k]
                 if state[nxt] == 1:
-                    return [f"is-a cycle through finding {pack.findings[nxt].id}; the hierarchy must be acyclic"]
+                    return [
+                        f"is-a cycle through finding {pack.findings[nxt].id}; the hierarchy must be acyclic"
+                    ]
                 if state[nxt] == 0:
                     state[nxt] = 1
                     stack.append((nxt, 0))
