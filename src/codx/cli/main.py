@@ -191,6 +191,77 @@ def train_diagnosis(settings: Settings, packs: tuple[str, ...], synthetic: int, 
     click.echo(f"saved to {folder}")
 
 
+# -- one case ----------------------------------------------------------------------------------
+EXAMPLE_CASE = {  # a Marfan-like presentation, written for the demo (not from any dataset)
+    "present": ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0001519"],
+    "absent": ["HP:0001249"],
+}
+
+
+@cli.command("diagnose")
+@click.option("--present", "-p", multiple=True, help="A finding the patient has (HPO id); repeat.")
+@click.option("--absent", "-a", multiple=True, help="A finding the patient does not have; repeat.")
+@click.option("--age", type=float, help="Age in years.")
+@click.option("--sex", type=click.Choice(["female", "male"]))
+@click.option("--pack", "packs", multiple=True, default=["hpo"], show_default=True, help="Packs to consult.")
+@click.option("--example", is_flag=True, help="Run a built-in example case (Marfan-like).")
+@click.option("--top", default=10, show_default=True)
+@click.pass_obj
+def diagnose(
+    settings: Settings,
+    present: tuple[str, ...],
+    absent: tuple[str, ...],
+    age: float | None,
+    sex: str | None,
+    packs: tuple[str, ...],
+    example: bool,
+    top: int,
+) -> None:
+    """Rank diseases for a set of findings and show the next best questions (Chain of Diagnosis)."""
+    from rich.table import Table
+
+    from codx.bootstrap import ensure_model
+    from codx.models.diagnosis.evidence import CaseEvidence, Observation
+    from codx.models.diagnosis.inquiry import StopRule
+
+    if example:
+        present, absent = tuple(EXAMPLE_CASE["present"]), tuple(EXAMPLE_CASE["absent"])
+    if not present:
+        raise click.UsageError("give at least one --present finding (e.g. -p HP:0001166), or --example")
+    with progress_bar("loading model") as update:
+        model = ensure_model(settings, list(packs), progress=update)
+    obs = [Observation(finding=f, status="present") for f in present]
+    obs += [Observation(finding=f, status="absent") for f in absent]
+    evidence = CaseEvidence(observations=obs, age_years=age, sex=sex)  # type: ignore[arg-type]
+    rule = StopRule(tau=settings.tau, max_questions=settings.max_questions, min_gain=settings.min_gain)
+    step = model.step(evidence, 0, rule)
+    kn = model.knowledge
+    out = Console()
+    for msg in step.evidence.messages:
+        out.print(f"[yellow]note:[/] {msg}")
+    table = Table(title="Differential (calibrated probability)")
+    for col in ("rank", "id", "disease", "probability"):
+        table.add_column(col)
+    for r, (i, p) in enumerate(step.ranking.top(top), 1):
+        table.add_row(str(r), kn.disease_ids[i], kn.diseases[i].name, f"{p:.3f}")
+    out.print(table)
+    out.print(f"decision: [bold]{step.decision}[/] (tau={rule.tau})")
+    if step.questions:
+        qt = Table(title="Next best questions (expected information gain)")
+        for col in ("finding", "label", "gain (bits)", "P(yes)"):
+            qt.add_column(col)
+        for q in step.questions:
+            if q.finding >= 0:
+                qt.add_row(
+                    kn.finding_ids[q.finding], kn.findings[q.finding].label, f"{q.gain:.3f}", f"{q.p_yes:.2f}"
+                )
+            else:
+                g = kn.groups[q.group]
+                qt.add_row(g.id, g.question or g.label, f"{q.gain:.3f}", f"{q.p_yes:.2f}")
+        out.print(qt)
+    out.print("[dim]codx is not a medical device; it does not replace a clinician.[/]")
+
+
 # -- benchmarks ---------------------------------------------------------------------------------
 @cli.group()
 def bench() -> None:

@@ -150,9 +150,15 @@ class Knowledge:
             offset += len(pack.diseases)
         d = np.concatenate(d_rows) if d_rows else np.empty(0, np.int64)
         f = np.concatenate(f_cols) if f_cols else np.empty(0, np.int32)
-        fr = (np.concatenate(freqs) ** p.frequency_power).astype(np.float32)
+        fr = np.concatenate(freqs).astype(np.float32)
         ab = np.concatenate(absent).astype(np.float32)
         ng = np.concatenate(neg)
+        if p.related_weight > 0:
+            bd, bf, bfr = self._related_annotations(d[~ng], f[~ng], fr[~ng])
+            d, f = np.concatenate([d, bd]), np.concatenate([f, bf])
+            fr = np.concatenate([fr, bfr * p.related_weight]).astype(np.float32)
+            ab = np.concatenate([ab, np.full(len(bd), np.nan, np.float32)])
+            ng = np.concatenate([ng, np.zeros(len(bd), dtype=bool)])
 
         # true path: push every positive annotation to all ancestors, keep the max per (disease, term)
         pos = ~ng
@@ -160,11 +166,6 @@ class Knowledge:
         self.F = SparseColumns.from_triples(rows, cols, vals, self.n_findings)
         # the same matrix by disease (its `rows` are finding indices): the inquiry gathers top diseases
         self.F_by_disease = SparseColumns.from_triples(cols, rows, vals, self.n_diseases)
-        # unmentioned findings: each disease's most specific annotations, read as weakly absent
-        leaf = _leaf_annotations(d[pos], f[pos], self.ancestors)
-        self.unmentioned = np.zeros(self.n_diseases)
-        if p.beta > 0:
-            np.add.at(self.unmentioned, d[pos][leaf], np.log1p(-p.beta * fr[pos][leaf]))
         # NOT annotations exclude the term and everything below it
         nrows, ncols = [], []
         for di, fi in zip(d[ng], f[ng], strict=True):
@@ -196,6 +197,38 @@ class Knowledge:
         self.dense_cols = {
             j: self.F.column(j, self.n_diseases) for j in np.flatnonzero(nnz >= DENSE_COLUMN_MIN).tolist()
         }
+
+    def _related_annotations(
+        self, d: np.ndarray, f: np.ndarray, fr: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Findings a disease borrows from single-gene entries of another namespace for one of its genes."""
+        single: dict[str, list[int]] = {}
+        for i, dis in enumerate(self.diseases):
+            if len(dis.genes) == 1:
+                single.setdefault(dis.genes[0], []).append(i)
+        if not single:
+            return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float32)
+        order = np.argsort(d, kind="stable")
+        d_s, f_s, fr_s = d[order], f[order], fr[order]
+        starts = np.searchsorted(d_s, np.arange(self.n_diseases + 1))
+        out_d, out_f, out_fr = [], [], []
+        for i, dis in enumerate(self.diseases):
+            ns = dis.id.split(":", 1)[0]
+            sources = {
+                o for g in dis.genes for o in single.get(g, ()) if self.disease_ids[o].split(":", 1)[0] != ns
+            }
+            if not sources:
+                continue
+            own = set(f_s[starts[i] : starts[i + 1]].tolist())
+            for o in sources:
+                s, e = starts[o], starts[o + 1]
+                keep = ~np.isin(f_s[s:e], list(own))
+                out_d.append(np.full(int(keep.sum()), i))
+                out_f.append(f_s[s:e][keep])
+                out_fr.append(fr_s[s:e][keep])
+        if not out_d:
+            return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float32)
+        return np.concatenate(out_d), np.concatenate(out_f), np.concatenate(out_fr)
 
     def column(self, j: int) -> np.ndarray:
         col = self.dense_cols.get(j)
@@ -239,18 +272,6 @@ def _topological(parents: list[list[int]]) -> list[int]:
     if len(order) != n:
         raise PackError("the finding hierarchy has a cycle; run `codx pack validate` to find it")
     return order
-
-
-def _leaf_annotations(d: np.ndarray, f: np.ndarray, ancestors: list[np.ndarray]) -> np.ndarray:
-    """Mask of annotations with no more specific annotation of the same disease below them."""
-    covered: set[tuple[int, int]] = set()
-    for di, fi in zip(d.tolist(), f.tolist(), strict=True):
-        for a in ancestors[fi].tolist():
-            if a != fi:
-                covered.add((di, a))
-    return np.array(
-        [(di, fi) not in covered for di, fi in zip(d.tolist(), f.tolist(), strict=True)], dtype=bool
-    )
 
 
 def _propagate(

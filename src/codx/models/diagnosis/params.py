@@ -21,15 +21,13 @@ class DiagnosisParams(BaseModel):
     excluded_factor: float = Field(
         0.1, gt=0, le=1, description="Noise multiplier for NOT-annotated findings."
     )
-    beta: float = Field(
-        0.0,
-        ge=0,
-        lt=1,
-        description="Weak closed-world evidence: share of unmentioned disease findings read as absent.",
-    )
     default_frequency: float = Field(0.5, gt=0, le=1, description="Frequency of annotations without one.")
-    frequency_power: float = Field(
-        1.0, ge=0, le=1, description="Frequencies enter as F**power: below 1 trusts the published rates less."
+    related_weight: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Weight of findings borrowed from a single-gene entry of another database for a gene "
+        "the disease shares (e.g. an Orphanet entry for an OMIM disease): one entity, two curations.",
     )
     temperature: float = Field(1.0, gt=0, description="Calibration: log-posterior is divided by this.")
     prior_strength: float = Field(1.0, ge=0, description="Exponent on the pack's disease priors.")

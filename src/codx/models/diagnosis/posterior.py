@@ -65,13 +65,8 @@ class Ranking:
 
 def log_joint(kn: Knowledge, ev: NormalisedEvidence) -> np.ndarray:
     logp = prior(kn, ev)
-    beta = kn.params.beta
-    if beta > 0:
-        logp += kn.unmentioned
     for j in ev.present:
         logp += np.log(present_likelihood(kn, j))
-        if beta > 0:  # this finding was mentioned: take back its share of the unmentioned penalty
-            logp -= np.log1p(-beta * kn.column(j))
     for j in ev.absent:
         logp += np.log(np.clip(absent_likelihood(kn, j), 1e-12, None))
     return logp

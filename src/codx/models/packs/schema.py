@@ -61,6 +61,7 @@ class Disease(_Strict):
     red_flags: list[str] = []
     onset: list[str] = []
     references: list[str] = Field([], description="Sources of the annotations (PMIDs, database ids).")
+    genes: list[str] = Field([], description="Causal genes (symbols), where known.")
     icd10: str | None = None
 
 
