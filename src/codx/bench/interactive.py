@@ -21,13 +21,12 @@ from codx.bench.report import predictions
 from codx.errors import CaseError, InputFileError
 from codx.models.diagnosis.calibration import reliability
 from codx.models.diagnosis.inquiry import StopRule
-from codx.models.diagnosis.model import DiagnosisModel
+from codx.models.packs.counts import Observation as CountObservation
+from codx.models.packs.counts import build_count_pack
 from codx.models.packs.ddxplus import build_ddxplus_pack
 from codx.models.packs.expimp import build_expimp_pack
 from codx.models.packs.goalset import build_goalset_pack
 from codx.models.packs.schema import Pack
-from codx.models.packs.counts import Observation as CountObservation
-from codx.models.packs.counts import build_count_pack
 from codx.training.diagnosis import Progress, Refit, train_model
 from codx.training.simulate import InteractiveCase, run_dialog
 
