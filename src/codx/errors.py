@@ -20,6 +20,10 @@ class UnknownFindingError(CodxError):
 class CaseError(CodxError):
     """One benchmark case or consultation input is malformed; the run continues without it."""
 
+    def __init__(self, message: str, case_id: str | None = None):
+        super().__init__(message)
+        self.case_id = case_id
+
 
 class ModelNotTrainedError(CodxError):
     """A diagnosis model was asked for but has not been trained yet."""

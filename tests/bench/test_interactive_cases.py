@@ -207,9 +207,7 @@ def test_expimp_cases(tmp_path: Path) -> None:
     p1 = cases["p1"]
     assert p1.gold == "mz:flu" and p1.initial == {"mz:fever": "present"}
     assert p1.answers == {"mz:cough": "unsure", "mz:fever": "present"} and p1.unmapped == ["rash"]
-    assert (
-        cases["2"].gold is None and cases["2"].initial == {} and cases["2"].answers == {"mz:cough": "absent"}
-    )
+    assert cases["2"].gold is None and cases["2"].initial == {} and cases["2"].answers == {"mz:cough": "absent"}
     assert len(errors) == 1 and "case 1" in str(errors[0]) and "'2' (unsure)" in str(errors[0])
 
 

@@ -28,6 +28,7 @@ from codx.models.packs.expimp import build_expimp_pack
 from codx.models.packs.goalset import build_goalset_pack
 from codx.models.packs.schema import Pack
 from codx.training.diagnosis import Progress, Refit, train_model
+from codx.training.refine import refine_pack
 from codx.training.simulate import InteractiveCase, run_dialog
 
 Format = Literal["ddxplus", "goalset", "expimp"]
@@ -52,15 +53,11 @@ def build_pack(fmt: Format, cases: Path, train: Path | None, kb: Path | None) ->
     if fmt == "goalset":
         return build_goalset_pack(source, pack_name_for(source))
     if train is None:
-        raise InputFileError(
-            "--format expimp needs --train FILE (same format, with labels) to build the pack"
-        )
+        raise InputFileError("--format expimp needs --train FILE (same format, with labels) to build the pack")
     return build_expimp_pack(train, pack_name_for(train))
 
 
-def load_cases(
-    fmt: Format, path: Path, pack: Pack, split: str = "test"
-) -> Iterator[InteractiveCase | CaseError]:
+def load_cases(fmt: Format, path: Path, pack: Pack, split: str = "test") -> Iterator[InteractiveCase | CaseError]:
     if fmt == "ddxplus":
         return load_ddxplus_cases(path, pack)
     if fmt == "goalset":
@@ -90,7 +87,7 @@ def _refit(fmt: Format, pack: Pack) -> Refit | None:
             )
             for c in cases
         ]
-        return build_count_pack(observations, pack.meta, smoothing=1.0)
+        return refine_pack(build_count_pack(observations, pack.meta, smoothing=1.0), cases)
 
     return refit
 
@@ -117,6 +114,10 @@ def run_interactive(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     pack = build_pack(fmt, cases_path, train, kb)
     train_cases = training_cases(fmt, pack, cases_path, train)
+    if train_cases:
+        if progress:
+            progress("refining frequencies on the training split", 0.0)
+        pack = refine_pack(pack, train_cases, seed=seed)
     model = train_model(
         [pack], pack.meta.name, train_cases, refit=_refit(fmt, pack), seed=seed, rule=rule, progress=progress
     )
@@ -131,9 +132,7 @@ def run_interactive(
     for k, item in enumerate(items):
         if isinstance(item, CaseError):
             n_errors += 1
-            records.append(
-                {"id": str(item).split(":", 1)[0], "gold": None, "predictions": [], "error": str(item)}
-            )
+            records.append({"id": item.case_id, "gold": None, "predictions": [], "error": str(item)})
             continue
         n_unmapped += len(item.unmapped)
         result = run_dialog(model, item, rule)

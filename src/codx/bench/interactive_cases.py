@@ -197,4 +197,4 @@ def _map_name(name: str, names: Mapping[str, str]) -> str:
 
 def _case_error(path: Path, case_id: str, exc: Exception) -> CaseError:
     reason = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
-    return CaseError(f"{path.name}: case {case_id}: {reason}; fix or remove this case")
+    return CaseError(f"{path.name}: case {case_id}: {reason}; fix or remove this case", case_id=case_id)

@@ -24,9 +24,7 @@ from codx.models.diagnosis.evidence import CaseEvidence, Observation
 from codx.models.diagnosis.model import DiagnosisModel
 
 ExcludedMode = Literal["ignore", "use"]
-_DURATION = re.compile(
-    r"^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
-)
+_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?")
 
 
 class PhenopacketCase(BaseModel):
@@ -37,6 +35,7 @@ class PhenopacketCase(BaseModel):
     present: list[str]
     excluded: list[str]
     references: list[str] = []
+    messages: list[str] = []
 
 
 def iso_duration_years(text: str | None) -> float | None:
@@ -50,40 +49,65 @@ def iso_duration_years(text: str | None) -> float | None:
 
 
 def parse_phenopacket(obj: Any, fallback_id: str) -> PhenopacketCase:
+    """Raises CaseError (with the case id) for anything that is not a usable phenopacket."""
     if not isinstance(obj, dict):
-        raise CaseError(f"case {fallback_id}: not a JSON object; each line must be one phenopacket")
+        raise CaseError(f"case {fallback_id}: not a JSON object; each line must be one phenopacket", fallback_id)
     cid = str(obj.get("id") or fallback_id)
+    try:
+        return _parse(obj, cid)
+    except CaseError:
+        raise
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise CaseError(f"case {cid}: not a GA4GH Phenopacket v2 ({type(exc).__name__}: {exc})", cid) from exc
+
+
+def _obj(value: Any) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _parse(obj: dict, cid: str) -> PhenopacketCase:
     feats = obj.get("phenotypicFeatures") or []
     if not isinstance(feats, list):
-        raise CaseError(f"case {cid}: phenotypicFeatures must be a list")
+        raise CaseError(f"case {cid}: phenotypicFeatures must be a list", cid)
     present, excluded = [], []
     for f in feats:
-        tid = (f.get("type") or {}).get("id") if isinstance(f, dict) else None
+        tid = _obj(_obj(f).get("type")).get("id")
         if not isinstance(tid, str) or not tid:
-            raise CaseError(f"case {cid}: a phenotypic feature has no type.id; expected e.g. HP:0001250")
+            raise CaseError(f"case {cid}: a phenotypic feature has no type.id; expected e.g. HP:0001250", cid)
         (excluded if f.get("excluded") else present).append(tid)
-    subject = obj.get("subject") or {}
+    subject = _obj(obj.get("subject"))
     sex = str(subject.get("sex", "")).lower()
-    age = ((subject.get("timeAtLastEncounter") or {}).get("age") or {}).get("iso8601duration")
+    age = _obj(_obj(subject.get("timeAtLastEncounter")).get("age")).get("iso8601duration")
     gold = None
     for interp in obj.get("interpretations") or []:
-        gold = (((interp or {}).get("diagnosis") or {}).get("disease") or {}).get("id")
+        gold = _obj(_obj(_obj(interp).get("diagnosis")).get("disease")).get("id")
         if gold:
             break
     if gold is None:
         for dis in obj.get("diseases") or []:
-            gold = ((dis or {}).get("term") or {}).get("id")
+            gold = _obj(_obj(dis).get("term")).get("id")
             if gold:
                 break
-    refs = [r.get("id") for r in (obj.get("metaData") or {}).get("externalReferences") or [] if r.get("id")]
+    refs = [_obj(r).get("id") for r in _obj(obj.get("metaData")).get("externalReferences") or []]
+    refs = [r for r in refs if isinstance(r, str)]
+    age_years = iso_duration_years(age) if isinstance(age, str) else None
+    messages = []
+    if age_years is not None and age_years > 130:
+        messages.append(f"age {age} is not plausible; ignored")
+        age_years = None
     return PhenopacketCase(
         id=cid,
         gold=gold,
-        age_years=iso_duration_years(age),
+        age_years=age_years,
         sex=sex if sex in ("female", "male") else None,  # type: ignore[arg-type]
         present=present,
         excluded=excluded,
         references=refs,
+        messages=messages,
     )
 
 
@@ -97,14 +121,12 @@ def read_phenopackets(path: Path) -> Iterator[PhenopacketCase | CaseError]:
             try:
                 yield parse_phenopacket(json.loads(f.read_text(encoding="utf-8")), f.stem)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                yield CaseError(f"case {f.name}: not valid JSON ({exc})")
+                yield CaseError(f"case {f.stem}: not valid JSON ({exc})", f.stem)
             except CaseError as exc:
                 yield exc
         return
     if not path.exists():
-        raise InputFileError(
-            f"{path} does not exist; pass a .jsonl(.gz) file or a folder of .json phenopackets"
-        )
+        raise InputFileError(f"{path} does not exist; pass a .jsonl(.gz) file or a folder of .json phenopackets")
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
         for n, line in enumerate(fh):
@@ -113,7 +135,7 @@ def read_phenopackets(path: Path) -> Iterator[PhenopacketCase | CaseError]:
             try:
                 yield parse_phenopacket(json.loads(line), f"line-{n + 1}")
             except json.JSONDecodeError as exc:
-                yield CaseError(f"case line-{n + 1}: not valid JSON ({exc.msg})")
+                yield CaseError(f"case line-{n + 1}: not valid JSON ({exc.msg})", f"line-{n + 1}")
             except CaseError as exc:
                 yield exc
 
@@ -135,8 +157,7 @@ def run_phenopackets(
     for item in read_phenopackets(path):
         if isinstance(item, CaseError):
             n_errors += 1
-            cid = str(item).split(":", 1)[0].removeprefix("case ")
-            cases.append({"id": cid, "gold": None, "predictions": [], "error": str(item)})
+            cases.append({"id": item.case_id, "gold": None, "predictions": [], "error": str(item)})
             continue
         obs = [Observation(finding=f, status="present") for f in item.present]
         if excluded == "use":
@@ -144,14 +165,13 @@ def run_phenopackets(
         t0 = time.perf_counter()
         ev = model.normalise(CaseEvidence(observations=obs, age_years=item.age_years, sex=item.sex))
         record: dict[str, Any] = {"id": item.id, "gold": item.gold}
-        if ev.messages:
-            n_messages += len(ev.messages)
-            record["messages"] = ev.messages
+        messages = item.messages + ev.messages
+        if messages:
+            n_messages += len(messages)
+            record["messages"] = messages
         if not ev.present:
             n_errors += 1
-            record.update(
-                predictions=[], error=f"case {item.id}: no usable present phenotype; nothing to rank"
-            )
+            record.update(predictions=[], error=f"case {item.id}: no usable present phenotype; nothing to rank")
             cases.append(record)
             continue
         ranking = model.rank(ev)

@@ -19,9 +19,7 @@ from codx.models.diagnosis.posterior import Ranking
 TOP_N = 50
 
 
-def predictions(
-    kn: Knowledge, ranking: Ranking, mask: np.ndarray | None = None, k: int = TOP_N
-) -> list[dict]:
+def predictions(kn: Knowledge, ranking: Ranking, mask: np.ndarray | None = None, k: int = TOP_N) -> list[dict]:
     """Top-k diseases best first; with a mask, probabilities are renormalised over the allowed diseases."""
     prob = ranking.probabilities
     order = ranking.order

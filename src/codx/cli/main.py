@@ -31,9 +31,7 @@ class CodxGroup(click.Group):
 @contextmanager
 def progress_bar(title: str) -> Iterator:
     """A rich progress bar fed by library callbacks of the form (stage, fraction)."""
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
-    ) as bar:
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task(title, total=1.0)
 
         def update(stage: str, fraction: float) -> None:
@@ -65,9 +63,7 @@ def pack() -> None:
 
 @pack.command("build")
 @click.argument("name")
-@click.option(
-    "--from", "source", type=click.Path(exists=True, path_type=Path), help="Import from this file/folder."
-)
+@click.option("--from", "source", type=click.Path(exists=True, path_type=Path), help="Import from this file/folder.")
 @click.option(
     "--format",
     "fmt",
@@ -83,9 +79,7 @@ def pack_build(settings: Settings, name: str, source: Path | None, fmt: str | No
 
     if source is None:
         if name not in BUILTIN:
-            raise click.UsageError(
-                f"{name!r} is not built in ({', '.join(BUILTIN)}); use --from FILE --format F"
-            )
+            raise click.UsageError(f"{name!r} is not built in ({', '.join(BUILTIN)}); use --from FILE --format F")
         with progress_bar(f"building {name}") as update:
             update("reading source files", 0.1)
             built = BUILTIN[name]()
@@ -100,9 +94,7 @@ def pack_build(settings: Settings, name: str, source: Path | None, fmt: str | No
     problems = find_problems(built)
     for p in problems:
         console.print(f"[yellow]warning:[/] {p}")
-    click.echo(
-        f"built pack {name} ({len(built.diseases)} diseases, {len(built.findings)} findings) at {folder}"
-    )
+    click.echo(f"built pack {name} ({len(built.diseases)} diseases, {len(built.findings)} findings) at {folder}")
 
 
 def _import(name: str, source: Path, fmt: str):
@@ -140,11 +132,7 @@ def pack_validate(settings: Settings, name: str) -> None:
     from codx.models.packs.validate import find_problems
 
     p = Path(name)
-    built = (
-        load_pack(p)
-        if (p / "pack.json").exists()
-        else get_pack(settings.packs_dir, name, build_missing=False)
-    )
+    built = load_pack(p) if (p / "pack.json").exists() else get_pack(settings.packs_dir, name, build_missing=False)
     problems = find_problems(built)
     for msg in problems:
         click.echo(f"problem: {msg}")
@@ -183,9 +171,7 @@ def train_diagnosis(settings: Settings, packs: tuple[str, ...], synthetic: int, 
 
     loaded = [get_pack(settings.packs_dir, n) for n in packs]
     with progress_bar("training diagnosis model") as update:
-        model = train_model(
-            loaded, model_name(list(packs)), n_synthetic=synthetic, seed=seed, progress=update
-        )
+        model = train_model(loaded, model_name(list(packs)), n_synthetic=synthetic, seed=seed, progress=update)
     folder = model.save(settings.models_dir / model.card.name)
     click.echo(model.card.to_markdown())
     click.echo(f"saved to {folder}")
@@ -252,9 +238,7 @@ def diagnose(
             qt.add_column(col)
         for q in step.questions:
             if q.finding >= 0:
-                qt.add_row(
-                    kn.finding_ids[q.finding], kn.findings[q.finding].label, f"{q.gain:.3f}", f"{q.p_yes:.2f}"
-                )
+                qt.add_row(kn.finding_ids[q.finding], kn.findings[q.finding].label, f"{q.gain:.3f}", f"{q.p_yes:.2f}")
             else:
                 g = kn.groups[q.group]
                 qt.add_row(g.id, g.question or g.label, f"{q.gain:.3f}", f"{q.p_yes:.2f}")
@@ -306,25 +290,17 @@ def bench_phenopackets(settings: Settings, cases: Path, out: Path, namespaces: s
     ns = None if namespaces == "all" else [n.strip() for n in namespaces.split(",") if n.strip()]
     summary, records = run_phenopackets(model, cases, ns, excluded)  # type: ignore[arg-type]
     write_report(out, summary, records)
-    print_table(
-        f"phenopackets: {cases.name}", [(k, v) for k, v in summary.items() if not isinstance(v, list)]
-    )
+    print_table(f"phenopackets: {cases.name}", [(k, v) for k, v in summary.items() if not isinstance(v, list)])
     click.echo(f"wrote {out}")
 
 
 @bench.command("interactive")
 @click.option("--format", "fmt", type=click.Choice(["ddxplus", "goalset", "expimp"]), required=True)
-@click.option(
-    "--cases", type=click.Path(exists=True, path_type=Path), required=True, help="Cases to consult."
-)
+@click.option("--cases", type=click.Path(exists=True, path_type=Path), required=True, help="Cases to consult.")
 @click.option("--train", type=click.Path(exists=True, path_type=Path), help="Training split (pack + fit).")
-@click.option(
-    "--kb", type=click.Path(exists=True, file_okay=False, path_type=Path), help="DDXPlus KB folder."
-)
+@click.option("--kb", type=click.Path(exists=True, file_okay=False, path_type=Path), help="DDXPlus KB folder.")
 @click.option("--max-questions", default=20, show_default=True, help="Question budget per case.")
-@click.option(
-    "--tau", type=float, default=None, help="Stop when the top diagnosis reaches this [settings: 0.5]."
-)
+@click.option("--tau", type=float, default=None, help="Stop when the top diagnosis reaches this [settings: 0.5].")
 @click.option("--min-gain", type=float, default=None, help="Stop when the best question gains fewer bits.")
 @click.option("--limit", type=int, default=None, help="Only the first N cases (smoke runs).")
 @click.option("--out", type=click.Path(path_type=Path), required=True)

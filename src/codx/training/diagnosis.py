@@ -88,9 +88,7 @@ def _dialog_joints(
     return joints, gold
 
 
-def evaluate(
-    joints: list[np.ndarray], gold: list[int], temperature: float
-) -> tuple[dict[str, float], Reliability]:
+def evaluate(joints: list[np.ndarray], gold: list[int], temperature: float) -> tuple[dict[str, float], Reliability]:
     conf, correct, top3 = [], [], []
     for lj, g in zip(joints, gold, strict=True):
         r = ranking_from_log_joint(lj, temperature)
@@ -101,9 +99,7 @@ def evaluate(
     return {"top1": float(np.mean(correct)), "top3": float(np.mean(top3)), "ece": rel.ece}, rel
 
 
-def _with_params(
-    packs: list[Pack], params: DiagnosisParams, pack_weights: dict[str, float] | None
-) -> DiagnosisModel:
+def _with_params(packs: list[Pack], params: DiagnosisParams, pack_weights: dict[str, float] | None) -> DiagnosisModel:
     return DiagnosisModel(
         packs,
         ModelCard(name="fit", packs=[], params=params, pack_weights=pack_weights or {}, training_data=""),
@@ -157,8 +153,7 @@ def train_model(
             k = max(2, min(folds, len(cases)))
             held = [cases[i::k] for i in range(k)]
             fold_packs = [
-                ([refit([c for j, part in enumerate(held) if j != i for c in part])], held[i])
-                for i in range(k)
+                ([refit([c for j, part in enumerate(held) if j != i for c in part])], held[i]) for i in range(k)
             ]
             params, fit_metrics = _fit_params_folds(fold_packs, grid, base, pack_weights, progress)
     if progress:
@@ -169,9 +164,7 @@ def train_model(
         if fold_packs is None:
             joints, gold = _dialog_joints([(_with_params(packs, p_t, pack_weights), cal_part)], rule)
         else:
-            joints, gold = _dialog_joints(
-                [(_with_params(fp, p_t, pack_weights), fc) for fp, fc in fold_packs], rule
-            )
+            joints, gold = _dialog_joints([(_with_params(fp, p_t, pack_weights), fc) for fp, fc in fold_packs], rule)
         temperature = fit_temperature(joints, gold)
     params = params.model_copy(update={"temperature": temperature})
     if fold_packs is None:

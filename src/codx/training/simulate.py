@@ -102,9 +102,7 @@ def sample_cases(
         answers: dict[str, Answer] = {kn.finding_ids[f]: "present" for f in order[noise.initial :]}
         answers.update({kn.finding_ids[f]: "absent" for f in absent})
         cases.append(
-            InteractiveCase(
-                gold=kn.disease_ids[d], initial=initial, answers=answers, id=f"synthetic-{len(cases)}"
-            )
+            InteractiveCase(gold=kn.disease_ids[d], initial=initial, answers=answers, id=f"synthetic-{len(cases)}")
         )
     return cases
 
@@ -147,9 +145,7 @@ def run_dialog(
             obs += [Observation(finding=m, status=s) for m, s in vals.items()]
             present = [m for m, s in vals.items() if s == "present"]
             answer: Answer = (
-                "present"
-                if present
-                else ("absent" if any(s == "absent" for s in vals.values()) else "unsure")
+                "present" if present else ("absent" if any(s == "absent" for s in vals.values()) else "unsure")
             )
         else:
             label = kn.finding_ids[q.finding]

@@ -58,9 +58,7 @@ def _tiny_kb(folder: Path, with_stats: bool = True) -> Path:
     en = {
         "E_1": _evidence("E_1", "Do you have a fever?", "Avez-vous de la fièvre?", "B"),
         "E_2": _evidence("E_2", "Do you have pain?", "Avez-vous mal?", "B"),
-        "E_3": _evidence(
-            "E_3", "Where is the pain?", "Où avez-vous mal?", "M", "V_123", _PLACES, _PLACES, gate="E_2"
-        ),
+        "E_3": _evidence("E_3", "Where is the pain?", "Où avez-vous mal?", "M", "V_123", _PLACES, _PLACES, gate="E_2"),
         "E_4": _evidence("E_4", "How intense?", "Intensité?", "C", 0, range(4), gate="E_2"),
         "E_5": _evidence("E_5", "Have you traveled?", "Avez-vous voyagé?", "C", "V_10", _TRAVEL, _TRAVEL),
     }
@@ -207,9 +205,7 @@ def test_ddxplus_case_findings(tmp_path: Path) -> None:
 
 
 def test_disease_id_slug() -> None:
-    assert (
-        disease_id("Bronchospasm / acute asthma exacerbation") == "ddx:bronchospasm_acute_asthma_exacerbation"
-    )
+    assert disease_id("Bronchospasm / acute asthma exacerbation") == "ddx:bronchospasm_acute_asthma_exacerbation"
     assert disease_id("HIV (initial infection)") == "ddx:hiv_initial_infection"
 
 
@@ -250,9 +246,7 @@ def test_goalset_pack_counts_and_smoothing(tmp_path: Path) -> None:
     assert _ann(pack, "toy:flu", "toy:cough") == (pytest.approx(1 / 9), pytest.approx(4 / 9))
     assert _ann(pack, "toy:common_cold", "toy:cough") == (pytest.approx(2 / 3), pytest.approx(1 / 6))
     assert _ann(pack, "toy:common_cold", "toy:runny_nose") == (pytest.approx(2 / 3), pytest.approx(0.0))
-    assert (
-        _ann(pack, "toy:flu", "toy:runny_nose") is None and _ann(pack, "toy:common_cold", "toy:fever") is None
-    )
+    assert _ann(pack, "toy:flu", "toy:runny_nose") is None and _ann(pack, "toy:common_cold", "toy:fever") is None
     assert len(pack.annotations) == 4
     assert find_problems(pack) == []
     assert pack.meta.languages == ["en"]
@@ -285,9 +279,7 @@ def test_goalset_bad_files(tmp_path: Path) -> None:
     no_label = _write(tmp_path / "c.json", {"train": [{"goal": {"explicit_inform_slots": {"fever": True}}}]})
     with pytest.raises(InputFileError, match="disease_tag"):
         build_goalset_pack(no_label, "toy")
-    clash = _write(
-        tmp_path / "d.json", {"train": [_goal("flu", {"sore throat": True, "sore_throat": True}, {})]}
-    )
+    clash = _write(tmp_path / "d.json", {"train": [_goal("flu", {"sore throat": True, "sore_throat": True}, {})]})
     with pytest.raises(InputFileError, match="rename"):
         build_goalset_pack(clash, "toy")
     with pytest.raises(PackError, match="lowercase"):
@@ -338,9 +330,7 @@ def test_expimp_pack_unsure_counts_as_neither(tmp_path: Path) -> None:
 
 
 def test_expimp_json_list_and_explicit_wins_conflict(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path / "train.json", [{"exp_sxs": {"fever": "1"}, "imp_sxs": {"fever": "0"}, "label": "flu"}]
-    )
+    path = _write(tmp_path / "train.json", [{"exp_sxs": {"fever": "1"}, "imp_sxs": {"fever": "0"}, "label": "flu"}])
     pack = build_expimp_pack(path, "mz", smoothing=0.0)
     freq, absent = _ann(pack, "mz:flu", "mz:fever")  # type: ignore[misc]
     assert math.isclose(freq, 1.0) and math.isclose(absent, 0.0)  # type: ignore[arg-type]

@@ -41,9 +41,7 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -
     return Reliability(n=n, ece=float(ece), bins=bins)
 
 
-def fit_temperature(
-    log_joints: list[np.ndarray], gold: list[int], bounds: tuple[float, float] = (0.05, 20.0)
-) -> float:
+def fit_temperature(log_joints: list[np.ndarray], gold: list[int], bounds: tuple[float, float] = (0.05, 20.0)) -> float:
     """Temperature T minimising the negative log-likelihood of the gold disease under softmax(logp / T)."""
     if not log_joints:
         return 1.0

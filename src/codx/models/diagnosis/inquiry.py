@@ -4,7 +4,8 @@ EIG(f) = H(D) - sum_a P(a) H(D | a), with P(a) = sum_d P(d) P(a | d). It is comp
 `top_k` most probable diseases plus one pseudo-disease that holds the remaining mass and answers at the
 background rate. Answers "unsure" leave the posterior unchanged, so they gain nothing; packs that model
 how often patients can answer (goal sets) put that probability on the "unsure" outcome.
-Approximation: the answer distribution uses the exact-match likelihood, not the partial-credit term.
+Approximation: the answer distribution uses the exact-match likelihood, not the partial-credit term
+(alpha), which the posterior applies when a disease only shows a more general term.
 """
 
 from __future__ import annotations
@@ -64,10 +65,14 @@ def _expected_entropy(p: np.ndarray, plogp: np.ndarray, lik: np.ndarray) -> tupl
 
 
 def rank_questions(
-    kn: Knowledge, ev: NormalisedEvidence, ranking: Ranking, limit: int = 5, top_k: int = 200
+    kn: Knowledge, ev: NormalisedEvidence, ranking: Ranking, limit: int = 5, top_k: int = 200, mass: float = 0.999
 ) -> list[Question]:
+    """Best questions first. Diseases beyond `mass` of the posterior (at most `top_k`, at least 20) are
+    pooled into the background pseudo-disease: they cannot change which question is best."""
     prm = kn.params
-    top = ranking.order[: min(top_k, kn.n_diseases)]
+    cum = np.cumsum(ranking.probabilities[ranking.order[:top_k]])
+    k = int(np.searchsorted(cum, mass)) + 1
+    top = ranking.order[: min(max(k, 20), top_k, kn.n_diseases)]
     p = ranking.probabilities[top].astype(np.float64)
     rest = max(0.0, 1.0 - float(p.sum()))
     # candidate findings: askable, unanswered, and shown by at least one top disease
@@ -86,6 +91,9 @@ def rank_questions(
     F = _dense_block(kn.F_by_disease, top, col_pos, cand.size)
     bg = kn.bg[cand]
     yes = (1 - prm.eps) * F + prm.eps * bg
+    excluded = _dense_block(kn.excluded_by_disease, top, col_pos, cand.size) > 0
+    if excluded.any():  # NOT-annotated: the same likelihood the posterior uses
+        yes = np.where(excluded, prm.eps * prm.excluded_factor * bg, yes)
     has_ab = kn.has_absent_model[cand]
     if has_ab.any():
         A = _dense_block(kn.A_by_disease, top, col_pos, cand.size)

@@ -51,9 +51,7 @@ class SparseColumns:
 class Knowledge:
     """One or several packs merged: diseases concatenated, findings unified by id."""
 
-    def __init__(
-        self, packs: Sequence[Pack], params: DiagnosisParams, pack_weights: dict[str, float] | None = None
-    ):
+    def __init__(self, packs: Sequence[Pack], params: DiagnosisParams, pack_weights: dict[str, float] | None = None):
         if not packs:
             raise PackError("no pack given; build one with `codx pack build hpo`")
         self.pack_names = [p.meta.name for p in packs]
@@ -154,7 +152,7 @@ class Knowledge:
         ab = np.concatenate(absent).astype(np.float32)
         ng = np.concatenate(neg)
         if p.related_weight > 0:
-            bd, bf, bfr = self._related_annotations(d[~ng], f[~ng], fr[~ng])
+            bd, bf, bfr = self._related_annotations(d, f, fr, ng)
             d, f = np.concatenate([d, bd]), np.concatenate([f, bf])
             fr = np.concatenate([fr, bfr * p.related_weight]).astype(np.float32)
             ab = np.concatenate([ab, np.full(len(bd), np.nan, np.float32)])
@@ -166,19 +164,21 @@ class Knowledge:
         self.F = SparseColumns.from_triples(rows, cols, vals, self.n_findings)
         # the same matrix by disease (its `rows` are finding indices): the inquiry gathers top diseases
         self.F_by_disease = SparseColumns.from_triples(cols, rows, vals, self.n_diseases)
-        # NOT annotations exclude the term and everything below it
+        # NOT annotations exclude the term and everything below it, except what the disease itself shows
         nrows, ncols = [], []
+        with_not = np.isin(rows, np.unique(d[ng]))
+        shown = set(zip(rows[with_not].tolist(), cols[with_not].tolist(), strict=True))
         for di, fi in zip(d[ng], f[ng], strict=True):
-            desc = self.descendants(int(fi))
+            desc = np.array([c for c in self.descendants(int(fi)).tolist() if (int(di), c) not in shown], np.int32)
             nrows.append(np.full(len(desc), di))
             ncols.append(desc)
         if nrows:
             nr, nc = np.concatenate(nrows), np.concatenate(ncols)
-            self.excluded = SparseColumns.from_triples(nr, nc, np.ones(len(nr), np.float32), self.n_findings)
         else:
-            self.excluded = SparseColumns.from_triples(
-                np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32), self.n_findings
-            )
+            nr, nc = np.empty(0, np.int64), np.empty(0, np.int32)
+        ones = np.ones(len(nr), np.float32)
+        self.excluded = SparseColumns.from_triples(nr, nc, ones, self.n_findings)
+        self.excluded_by_disease = SparseColumns.from_triples(nc, nr, ones, self.n_diseases)
         has_ab = ~np.isnan(ab) & pos
         self.A = SparseColumns.from_triples(d[has_ab], f[has_ab], ab[has_ab], self.n_findings)
         self.A_by_disease = SparseColumns.from_triples(f[has_ab], d[has_ab], ab[has_ab], self.n_diseases)
@@ -199,9 +199,11 @@ class Knowledge:
         }
 
     def _related_annotations(
-        self, d: np.ndarray, f: np.ndarray, fr: np.ndarray
+        self, d: np.ndarray, f: np.ndarray, fr: np.ndarray, negated: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Findings a disease borrows from single-gene entries of another namespace for one of its genes."""
+        """Findings a disease borrows from single-gene entries of another namespace for one of its genes.
+
+        A finding the disease already has, or is annotated NOT to have, is never borrowed."""
         single: dict[str, list[int]] = {}
         for i, dis in enumerate(self.diseases):
             if len(dis.genes) == 1:
@@ -209,20 +211,18 @@ class Knowledge:
         if not single:
             return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float32)
         order = np.argsort(d, kind="stable")
-        d_s, f_s, fr_s = d[order], f[order], fr[order]
+        d_s, f_s, fr_s, neg_s = d[order], f[order], fr[order], negated[order]
         starts = np.searchsorted(d_s, np.arange(self.n_diseases + 1))
         out_d, out_f, out_fr = [], [], []
         for i, dis in enumerate(self.diseases):
             ns = dis.id.split(":", 1)[0]
-            sources = {
-                o for g in dis.genes for o in single.get(g, ()) if self.disease_ids[o].split(":", 1)[0] != ns
-            }
+            sources = {o for g in dis.genes for o in single.get(g, ()) if self.disease_ids[o].split(":", 1)[0] != ns}
             if not sources:
                 continue
-            own = set(f_s[starts[i] : starts[i + 1]].tolist())
+            own = list(set(f_s[starts[i] : starts[i + 1]].tolist()))
             for o in sources:
                 s, e = starts[o], starts[o + 1]
-                keep = ~np.isin(f_s[s:e], list(own))
+                keep = ~np.isin(f_s[s:e], own) & ~neg_s[s:e]
                 out_d.append(np.full(int(keep.sum()), i))
                 out_f.append(f_s[s:e][keep])
                 out_fr.append(fr_s[s:e][keep])

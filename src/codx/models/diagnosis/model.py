@@ -90,9 +90,7 @@ class DiagnosisModel:
         ev = evidence if isinstance(evidence, NormalisedEvidence) else self.normalise(evidence)
         return rank(self.knowledge, ev)
 
-    def step(
-        self, evidence: CaseEvidence | NormalisedEvidence, questions_asked: int, rule: StopRule
-    ) -> StepResult:
+    def step(self, evidence: CaseEvidence | NormalisedEvidence, questions_asked: int, rule: StopRule) -> StepResult:
         """One Chain-of-Diagnosis turn: update, rank questions, decide."""
         ev = evidence if isinstance(evidence, NormalisedEvidence) else self.normalise(evidence)
         ranking = rank(self.knowledge, ev)
@@ -120,7 +118,5 @@ class DiagnosisModel:
     def load_card(folder: Path) -> ModelCard:
         path = folder / "card.json"
         if not path.exists():
-            raise ModelNotTrainedError(
-                f"no trained model at {folder}; run `codx train diagnosis --pack NAME`"
-            )
+            raise ModelNotTrainedError(f"no trained model at {folder}; run `codx train diagnosis --pack NAME`")
         return ModelCard.model_validate(json.loads(path.read_text()))

@@ -86,9 +86,7 @@ def ranking_from_log_joint(logp: np.ndarray, temperature: float) -> Ranking:
     return Ranking(prob, logp, order)
 
 
-def finding_contributions(
-    kn: Knowledge, ev: NormalisedEvidence, diseases: list[int]
-) -> list[dict[int, float]]:
+def finding_contributions(kn: Knowledge, ev: NormalisedEvidence, diseases: list[int]) -> list[dict[int, float]]:
     """Log likelihood ratio of each finding for each given disease, against the background rate:
     positive raised the disease, negative lowered it (the Chain-of-Diagnosis reasoning step)."""
     out: list[dict[int, float]] = [{} for _ in diseases]

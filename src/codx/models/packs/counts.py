@@ -48,8 +48,7 @@ def id_part(text: str) -> str:
 def check_pack_name(name: str) -> str:
     if not _PACK_NAME.match(name):
         raise PackError(
-            f"pack name {name!r} is not allowed; "
-            "use lowercase letters, digits, '_' or '-', starting with a letter"
+            f"pack name {name!r} is not allowed; use lowercase letters, digits, '_' or '-', starting with a letter"
         )
     return name
 

@@ -117,9 +117,7 @@ def disease_id(english_name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", english_name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")
     if not slug:
-        raise InputFileError(
-            f"condition name {english_name!r} gives an empty id; give it a Latin-script name"
-        )
+        raise InputFileError(f"condition name {english_name!r} gives an empty id; give it a Latin-script name")
     return f"{NAMESPACE}:{slug}"
 
 
@@ -155,11 +153,7 @@ def build_ddxplus_pack(kb_dir: Path, stats_file: Path | None = None) -> Pack:
         name="ddxplus",
         version=file_digest(*files),
         description="DDXPlus conditions and evidences"
-        + (
-            " with priors and P(value | condition) from the bed stats"
-            if stats_file
-            else ", frequencies unknown"
-        ),
+        + (" with priors and P(value | condition) from the bed stats" if stats_file else ", frequencies unknown"),
         source="DDXPlus knowledge base: " + ", ".join(f.name for f in files),
         license="CC-BY-4.0",
         languages=["en", "fr"],
@@ -177,8 +171,7 @@ def _load_entries(path: Path, model: type[_E]) -> dict[str, _E]:
             out[key] = model.model_validate(raw)
         except ValidationError as exc:
             raise InputFileError(
-                f"{path}: entry {key!r} is malformed ({first_error(exc)}); "
-                "use the file from the DDXPlus release"
+                f"{path}: entry {key!r} is malformed ({first_error(exc)}); use the file from the DDXPlus release"
             ) from exc
     return out
 
@@ -279,8 +272,7 @@ def _french_names(fr_file: Path, evidences: dict[str, _Evidence]) -> dict[str, t
         code = by_question.get((fr.question_en, fr.data_type))
         if code is None:
             raise InputFileError(
-                f"{fr_file}: evidence {fr_name!r} matches no question of {EVIDENCES_FILE}; "
-                "use files of one release"
+                f"{fr_file}: evidence {fr_name!r} matches no question of {EVIDENCES_FILE}; use files of one release"
             )
         en = evidences[code]
         en_values = [_value_str(v) for v in en.possible_values]
@@ -292,9 +284,7 @@ def _french_names(fr_file: Path, evidences: dict[str, _Evidence]) -> dict[str, t
             else:  # numeric scales: the same numbers
                 en_value = v if v in en_values else None
             if en_value is None:
-                raise InputFileError(
-                    f"{fr_file}: value {v!r} of {fr_name!r} has no match in {EVIDENCES_FILE}"
-                )
+                raise InputFileError(f"{fr_file}: value {v!r} of {fr_name!r} has no match in {EVIDENCES_FILE}")
             values[v] = en_value
         out[fr_name] = (code, values)
     return out
@@ -328,9 +318,7 @@ def _stats_annotations(
                 raise InputFileError(f"{stats_file.name}: evidence {fr_ev!r} is not in {EVIDENCES_FR_FILE}")
             code, values = fr_names[fr_ev]
             covered.add((name, code))
-            annotations += _evidence_annotations(
-                d_ids[name], evidences[code], code, probs, values, stats_file
-            )
+            annotations += _evidence_annotations(d_ids[name], evidences[code], code, probs, values, stats_file)
     annotations += _listed_annotations(conditions, evidences, d_ids, covered)
     return priors, annotations
 
@@ -351,9 +339,7 @@ def _evidence_annotations(
         if value is None:
             raise InputFileError(f"{source.name}: value {fr_value!r} of {code} is not in {EVIDENCES_FR_FILE}")
         if value in keep:
-            out.append(
-                Annotation(disease=did, finding=finding_id(code, value), frequency=_probability(p, source))
-            )
+            out.append(Annotation(disease=did, finding=finding_id(code, value), frequency=_probability(p, source)))
     return out
 
 

@@ -125,9 +125,7 @@ def goalset_split(doc: Any, path: Path, split: str) -> list[Any]:
     if isinstance(doc, list):
         return doc
     if not isinstance(doc, dict):
-        raise InputFileError(
-            f"{path} holds a JSON {type(doc).__name__}; expected {{'train': [...], 'test': [...]}}"
-        )
+        raise InputFileError(f"{path} holds a JSON {type(doc).__name__}; expected {{'train': [...], 'test': [...]}}")
     if split not in doc or not isinstance(doc[split], list):
         have = ", ".join(sorted(k for k, v in doc.items() if isinstance(v, list))) or "none"
         raise InputFileError(f"{path} has no {split!r} split (splits: {have}); pick one of those")
@@ -150,9 +148,7 @@ def build_goalset_pack(path: Path, name: str, smoothing: float = 1.0) -> Pack:
         except ValueError as exc:
             raise InputFileError(f"{path}: train record {i} is malformed ({exc}); fix or remove it") from exc
         if not record.disease:
-            raise InputFileError(
-                f"{path}: train record {i} has no disease_tag; training records need a label"
-            )
+            raise InputFileError(f"{path}: train record {i} has no disease_tag; training records need a label")
         observations.append(Observation(record.disease, merge_answers(record.explicit, record.implicit)))
     labels = [o.disease for o in observations] + [s for o in observations for s in o.answers]
     meta = PackMeta(

@@ -32,11 +32,7 @@ def get_pack(packs_dir: Path, name: str, build_missing: bool = True) -> Pack:
         pack = BUILTIN[name]()
         save_pack(pack, folder)
         return pack
-    hint = (
-        f"run `codx pack build {name}`"
-        if name in BUILTIN
-        else "import it with `codx pack build NAME --from FILE`"
-    )
+    hint = f"run `codx pack build {name}`" if name in BUILTIN else "import it with `codx pack build NAME --from FILE`"
     raise PackNotFoundError(
         f"pack {name!r} is not built ({folder}); {hint}. Available: {', '.join(available(packs_dir))}"
     )

@@ -90,9 +90,7 @@ class FindingGroup(_Strict):
 class Annotation(_Strict):
     disease: str
     finding: str
-    frequency: float | None = Field(
-        None, ge=0, le=1, description="P(finding present | disease); None = unknown."
-    )
+    frequency: float | None = Field(None, ge=0, le=1, description="P(finding present | disease); None = unknown.")
     absent_frequency: float | None = Field(None, ge=0, le=1, description="P(patient says absent | disease).")
     negated: bool = Field(False, description="The disease is known NOT to show this finding.")
 
@@ -118,9 +116,7 @@ class AnnotationTable:
         n = len(self.disease)
         for name in ("finding", "frequency", "absent_frequency", "negated"):
             if len(getattr(self, name)) != n:
-                raise PackError(
-                    f"annotation column {name!r} has {len(getattr(self, name))} rows, expected {n}"
-                )
+                raise PackError(f"annotation column {name!r} has {len(getattr(self, name))} rows, expected {n}")
 
     def __len__(self) -> int:
         return len(self.disease)
@@ -172,13 +168,9 @@ class Pack:
         cols: tuple[list, list, list, list, list] = ([], [], [], [], [])
         for a in annotations:
             if a.disease not in d_index:
-                raise PackError(
-                    f"annotation names unknown disease {a.disease!r}; add it to the diseases first"
-                )
+                raise PackError(f"annotation names unknown disease {a.disease!r}; add it to the diseases first")
             if a.finding not in f_index:
-                raise PackError(
-                    f"annotation names unknown finding {a.finding!r}; add it to the findings first"
-                )
+                raise PackError(f"annotation names unknown finding {a.finding!r}; add it to the findings first")
             cols[0].append(d_index[a.disease])
             cols[1].append(f_index[a.finding])
             cols[2].append(math.nan if a.frequency is None else a.frequency)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +61,10 @@ def load_pack(folder: Path) -> Pack:
     except ValidationError as exc:
         raise PackError(f"pack at {folder} is corrupt ({exc.error_count()} errors); rebuild it") from exc
     if doc.format_version != FORMAT_VERSION:
-        raise PackError(
-            f"pack at {folder} has format {doc.format_version}, expected {FORMAT_VERSION}; rebuild it"
-        )
-    with np.load(npz_path) as z:
-        table = AnnotationTable(
-            z["disease"], z["finding"], z["frequency"], z["absent_frequency"], z["negated"]
-        )
+        raise PackError(f"pack at {folder} has format {doc.format_version}, expected {FORMAT_VERSION}; rebuild it")
+    try:
+        with np.load(npz_path) as z:
+            table = AnnotationTable(z["disease"], z["finding"], z["frequency"], z["absent_frequency"], z["negated"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise PackError(f"annotations of the pack at {folder} are corrupt ({exc}); rebuild it") from exc
     return Pack(doc.meta, doc.diseases, doc.findings, table, doc.groups, doc.aliases)

@@ -35,9 +35,7 @@ def read_json(path: Path) -> Any:
         with open_text(path) as fh:
             return json.load(fh)
     except (json.JSONDecodeError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputFileError(
-            f"{path} is not valid JSON ({exc}); check that it is the file you meant"
-        ) from exc
+        raise InputFileError(f"{path} is not valid JSON ({exc}); check that it is the file you meant") from exc
 
 
 def iter_json_records(path: Path) -> Iterator[tuple[int, Any]]:
@@ -49,16 +47,12 @@ def iter_json_records(path: Path) -> Iterator[tuple[int, Any]]:
         with open_text(path) as fh:
             text = fh.read()
     except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputFileError(
-            f"{path} could not be read as UTF-8 text ({exc}); is it the right file?"
-        ) from exc
+        raise InputFileError(f"{path} could not be read as UTF-8 text ({exc}); is it the right file?") from exc
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":  # several top-level values: it is JSONL under another name
-            raise InputFileError(
-                f"{path} is not valid JSON or JSONL ({exc}); fix or re-export the file"
-            ) from exc
+            raise InputFileError(f"{path} is not valid JSON or JSONL ({exc}); fix or re-export the file") from exc
         yield from _iter_jsonl(path)
         return
     if not isinstance(doc, list):
@@ -98,9 +92,7 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                 yield index, record
                 index += 1
     except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputFileError(
-            f"{path} could not be read as UTF-8 JSONL ({exc}); is it the right file?"
-        ) from exc
+        raise InputFileError(f"{path} could not be read as UTF-8 JSONL ({exc}); is it the right file?") from exc
 
 
 def _require_file(path: Path) -> None:

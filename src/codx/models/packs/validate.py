@@ -22,9 +22,13 @@ def find_problems(pack: Pack) -> list[str]:
         if f.group is not None and f.group not in g_index:
             problems.append(f"finding {f.id} names unknown group {f.group}; add the group")
     problems += _cycles(pack)
-    for old, new in pack.aliases.items():
-        if new not in f_index:
-            problems.append(f"alias {old} -> {new} points to no finding; fix or drop the alias")
+    for old in pack.aliases:
+        target, seen = old, set()
+        while target in pack.aliases and target not in seen:
+            seen.add(target)
+            target = pack.aliases[target]
+        if target not in f_index:
+            problems.append(f"alias {old} -> {pack.aliases[old]} leads to no finding; fix or drop the alias")
     t = pack.annotations
     n_d, n_f = len(pack.diseases), len(pack.findings)
     if len(t):
@@ -37,9 +41,7 @@ def find_problems(pack: Pack) -> list[str]:
         pairs = t.disease.astype(np.int64) * n_f + t.finding
         _, counts = np.unique(pairs, return_counts=True)
         if (counts > 1).any():
-            problems.append(
-                f"{int((counts > 1).sum())} disease-finding pairs are annotated twice; merge them"
-            )
+            problems.append(f"{int((counts > 1).sum())} disease-finding pairs are annotated twice; merge them")
     annotated = np.zeros(n_d, dtype=bool)
     annotated[t.disease] = True
     missing = [pack.diseases[i].id for i in np.flatnonzero(~annotated)[:5]]
@@ -73,9 +75,7 @@ def _cycles(pack: Pack) -> list[str]:
                 stack[-1] = (node, k + 1)
                 nxt = parents[node][k]
                 if state[nxt] == 1:
-                    return [
-                        f"is-a cycle through finding {pack.findings[nxt].id}; the hierarchy must be acyclic"
-                    ]
+                    return [f"is-a cycle through finding {pack.findings[nxt].id}; the hierarchy must be acyclic"]
                 if state[nxt] == 0:
                     state[nxt] = 1
                     stack.append((nxt, 0))
