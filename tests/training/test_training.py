@@ -39,7 +39,7 @@ def test_sample_cases_are_reproducible(tiny_model):
 
 def test_sample_cases_without_noise_follow_annotations(tiny_model):
     kn = tiny_model.knowledge
-    quiet = Noise(generalise=0.0, extra_rate=0.0, absent_rate=0.0)
+    quiet = Noise(generalise=0.0, extra_rate=0.0, checked=0)
     shown = {
         "D:1": {"T:A1", "T:A2", "T:B"},
         "D:2": {"T:A", "T:C"},
@@ -50,6 +50,17 @@ def test_sample_cases_without_noise_follow_annotations(tiny_model):
         assert present and present <= shown[c.gold], c
         assert all(a == "present" for a in c.answers.values())
     assert kn.n_diseases == 3
+
+
+def test_checked_absent_findings_come_from_the_differential_not_the_patient(tiny_model):
+    noisy = Noise(generalise=0.0, extra_rate=0.0, checked=3)
+    for c in sample_cases(tiny_model, 60, np.random.default_rng(2), noisy):
+        present = {f for f, a in {**c.initial, **c.answers}.items() if a == "present"}
+        absent = {f for f, a in c.answers.items() if a == "absent"}
+        assert not present & absent
+        kn = tiny_model.knowledge
+        implied = {kn.finding_ids[a] for f in present for a in kn.ancestors[kn.finding_index[f]]}
+        assert not absent & implied  # a finding implied by what the patient has is never "absent"
 
 
 def test_run_dialog_reaches_a_diagnosis_without_repeats(tiny_model):

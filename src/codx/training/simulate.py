@@ -40,11 +40,17 @@ class DialogResult:
 
 @dataclass(frozen=True)
 class Noise:
-    """How real reports differ from the annotations (applied only where the pack has a hierarchy)."""
+    """How real patients differ from the annotations.
+
+    Hierarchical packs (hpo): terms are reported less specifically, some findings are unexplained, and
+    "no" answers come both from the disease's own findings the patient lacks and from findings of other
+    diseases a clinician checked. Flat packs (DDXPlus, goal sets): every finding has a definite answer.
+    """
 
     generalise: float = 0.25  # a reported term is replaced by its parent
     extra_rate: float = 0.15  # unexplained findings per explained one
-    absent_rate: float = 0.2  # an annotation the patient lacks is reported absent
+    checked: int = 6  # findings of the leading differential a clinician asks about (answered truthfully)
+    differential: int = 6  # size of that differential
     initial: int = 1  # findings said before any question
 
 
@@ -65,6 +71,7 @@ def sample_cases(
     prior = np.exp(kn.log_prior - kn.log_prior.max())
     prior /= prior.sum()
     all_terms = np.concatenate([np.array([f for f, _ in v]) for v in by_disease.values()])
+    hierarchical = any(kn.parents)
     cases: list[InteractiveCase] = []
     while len(cases) < n:
         d = int(rng.choice(kn.n_diseases, p=prior))
@@ -88,13 +95,14 @@ def sample_cases(
                 while kn.parents[term] and rng.random() < noise.generalise:
                     term = int(rng.choice(kn.parents[term]))
                 present.add(term)
-            elif rng.random() < noise.absent_rate:
-                absent.add(f)
         if not present:
             continue
-        if kn.children and any(kn.parents):  # hierarchical packs: unexplained findings
+        if hierarchical:
             for _ in range(rng.poisson(noise.extra_rate * len(present))):
                 present.add(int(rng.choice(all_terms)))
+            absent = _checked_absent(model, by_disease, present, noise, rng)
+        else:
+            absent = set(range(kn.n_findings)) - present
         absent -= present
         order = list(present)
         rng.shuffle(order)
@@ -105,6 +113,27 @@ def sample_cases(
             InteractiveCase(gold=kn.disease_ids[d], initial=initial, answers=answers, id=f"synthetic-{len(cases)}")
         )
     return cases
+
+
+def _checked_absent(
+    model: DiagnosisModel,
+    by_disease: dict[int, list[tuple[int, float]]],
+    present: set[int],
+    noise: Noise,
+    rng: np.random.Generator,
+) -> set[int]:
+    """Findings of the leading differential that the patient does not have, as a clinician would check.
+
+    Chosen from the differential, not from the true disease, so that "absent" carries no hidden hint."""
+    kn = model.knowledge
+    evidence = CaseEvidence(observations=[Observation(finding=kn.finding_ids[t], status="present") for t in present])
+    ranking = model.rank(evidence)
+    implied = {int(a) for t in present for a in kn.ancestors[t]}
+    pool = sorted({f for d in ranking.order[: noise.differential] for f, _ in by_disease.get(int(d), [])} - implied)
+    if not pool:
+        return set()
+    picked = rng.choice(pool, size=min(noise.checked, len(pool)), replace=False)
+    return {int(f) for f in picked}
 
 
 def _pack_offsets(model: DiagnosisModel):

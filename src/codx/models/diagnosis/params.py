@@ -17,7 +17,7 @@ class DiagnosisParams(BaseModel):
 
     eps: float = Field(0.01, gt=0, lt=1, description="Rate of findings the disease does not explain.")
     delta: float = Field(0.2, gt=0, le=1, description="Chance a finding the disease has is reported absent.")
-    alpha: float = Field(0.3, ge=0, le=1, description="Credit for matching only a more general term.")
+    alpha: float = Field(0.0, ge=0, le=1, description="Credit for matching only a more general term.")
     excluded_factor: float = Field(0.1, gt=0, le=1, description="Noise multiplier for NOT-annotated findings.")
     default_frequency: float = Field(0.5, gt=0, le=1, description="Frequency of annotations without one.")
     related_weight: float = Field(
