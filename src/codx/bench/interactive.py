@@ -19,7 +19,7 @@ import numpy as np
 from codx.bench.interactive_cases import load_ddxplus_cases, load_expimp_cases, load_goalset_cases
 from codx.bench.report import predictions
 from codx.errors import CaseError, InputFileError
-from codx.models.diagnosis.calibration import reliability
+from codx.models.diagnosis.calibration import ece_noise_floor, reliability
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.packs.counts import Observation as CountObservation
 from codx.models.packs.counts import build_count_pack
@@ -179,11 +179,14 @@ def run_interactive(
     }
     if correct:
         rel = reliability(np.array(conf), np.array(correct))
+        floor = ece_noise_floor(np.array(conf))
         summary.update(
             with_gold=len(correct),
             top1=round(float(np.mean(correct)), 4),
             top3=round(float(np.mean(top3)), 4),
             ece=round(rel.ece, 4),
+            ece_if_calibrated_mean=round(floor[0], 4),
+            ece_if_calibrated_p95=round(floor[1], 4),
             reliability=[b.model_dump() for b in rel.bins],
         )
         if fmt == "ddxplus":

@@ -46,20 +46,24 @@ def _gold_rank_stats(model: DiagnosisModel, cases: Sequence[InteractiveCase]) ->
     return float(np.mean(top1)) if top1 else 0.0, float(np.mean(rr)) if rr else 0.0
 
 
+Split = tuple[list[Pack], Sequence[InteractiveCase]]  # packs to score with, cases to score
+
+
 def fit_params(
-    packs: list[Pack],
-    cases: Sequence[InteractiveCase],
+    splits: Sequence[Split],
     grid: dict[str, list[float]],
     base: DiagnosisParams,
     pack_weights: dict[str, float] | None = None,
     progress: Progress | None = None,
 ) -> tuple[DiagnosisParams, dict[str, float]]:
+    """Grid point with the best mean reciprocal rank of the gold, averaged over the splits (folds)."""
     keys = list(grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
     best: tuple[float, DiagnosisParams, dict[str, float]] | None = None
     for i, values in enumerate(combos):
         params = base.model_copy(update=dict(zip(keys, values, strict=True)))
-        acc, mrr = _gold_rank_stats(_with_params(packs, params, pack_weights), cases)
+        stats = [_gold_rank_stats(_with_params(packs, params, pack_weights), cases) for packs, cases in splits]
+        acc, mrr = float(np.mean([a for a, _ in stats])), float(np.mean([m for _, m in stats]))
         if best is None or mrr > best[0]:
             best = (mrr, params, {"fit_top1": acc, "fit_mrr": mrr})
         if progress:
@@ -123,7 +127,8 @@ def train_model(
     Synthetic patients (no `train_cases`) are split into fit / calibration / test parts. A dataset's
     training split is cross-fitted instead: `refit` rebuilds the pack without the held-out fold, since
     scoring cases with a pack counted from those same cases would be overconfident. With a stop rule
-    the temperature is fit where simulated dialogs end, the probability a consultation reports."""
+    the temperature is fit where simulated dialogs end, the probability a consultation reports.
+    Cross-fitted metrics share their cases with the (one-parameter) temperature fit."""
     rng = np.random.default_rng(seed)
     hierarchical = any(f.parents for p in packs for f in p.findings[:2000])
     base = DiagnosisParams()
@@ -131,47 +136,31 @@ def train_model(
     if train_cases is None:
         cases = sample_cases(_with_params(packs, base, pack_weights), n_synthetic, rng)
         source = f"{n_synthetic} synthetic patients sampled from the packs (seed {seed})"
-        n = len(cases)
-        fit_part, cal_part, test_part = cases[: n // 2], cases[n // 2 : (3 * n) // 4], cases[(3 * n) // 4 :]
-        params, fit_metrics = fit_params(packs, fit_part, grid, base, pack_weights, progress)
-        fold_packs = None
     else:
-        cases = list(train_cases)
-        order = rng.permutation(len(cases))
-        cases = [cases[i] for i in order]
+        cases = [train_cases[i] for i in rng.permutation(len(train_cases))]
         source = f"{len(cases)} training-split cases"
-        if refit is None:
-            n = min(len(cases), 2 * max_eval)
-            fit_part, cal_part, test_part = (
-                cases[: n // 2],
-                cases[n // 2 : (3 * n) // 4],
-                cases[(3 * n) // 4 :],
-            )
-            params, fit_metrics = fit_params(packs, fit_part, grid, base, pack_weights, progress)
-            fold_packs = None
-        else:
-            k = max(2, min(folds, len(cases)))
-            held = [cases[i::k] for i in range(k)]
-            # every case builds a fold pack; at most `max_eval` per fold are scored (dialogs are the cost)
-            per_fold = max(1, max_eval // k)
-            fold_packs = [
-                ([refit([c for j, part in enumerate(held) if j != i for c in part])], held[i][:per_fold])
-                for i in range(k)
-            ]
-            params, fit_metrics = _fit_params_folds(fold_packs, grid, base, pack_weights, progress)
+    if refit is None:  # the packs do not come from these cases: fit / calibrate / test on three parts
+        n = min(len(cases), 2 * max_eval)
+        parts = [cases[: n // 2], cases[n // 2 : (3 * n) // 4], cases[(3 * n) // 4 : n]]
+        fit_splits, cal_splits, test_splits = ([(packs, part)] for part in parts)
+    else:  # cross-fitting: each fold is scored with a pack rebuilt from the other folds
+        k = max(2, min(folds, len(cases)))
+        held = [cases[i::k] for i in range(k)]
+        per_fold = max(1, max_eval // k)  # every case counts in a fold pack; dialogs are the cost
+        fit_splits = [
+            ([refit([c for j, p in enumerate(held) if j != i for c in p])], held[i][:per_fold]) for i in range(k)
+        ]
+        cal_splits = test_splits = fit_splits
+    params, fit_metrics = fit_params(fit_splits, grid, base, pack_weights, progress)
     if progress:
         progress("calibrating", 0.0)
     temperature = 1.0
     for _ in range(2):  # where dialogs stop depends on the temperature: refit once on the new stops
         p_t = params.model_copy(update={"temperature": temperature})
-        if fold_packs is None:
-            joints, gold = _dialog_joints([(_with_params(packs, p_t, pack_weights), cal_part)], rule)
-        else:
-            joints, gold = _dialog_joints([(_with_params(fp, p_t, pack_weights), fc) for fp, fc in fold_packs], rule)
+        joints, gold = _dialog_joints([(_with_params(sp, p_t, pack_weights), sc) for sp, sc in cal_splits], rule)
         temperature = fit_temperature(joints, gold)
     params = params.model_copy(update={"temperature": temperature})
-    if fold_packs is None:
-        joints, gold = _dialog_joints([(_with_params(packs, params, pack_weights), test_part)], rule)
+    joints, gold = _dialog_joints([(_with_params(sp, params, pack_weights), sc) for sp, sc in test_splits], rule)
     metrics, rel = evaluate(joints, gold, temperature)
     card = ModelCard(
         name=name,
@@ -186,26 +175,3 @@ def train_model(
     if progress:
         progress("done", 1.0)
     return DiagnosisModel(packs, card)
-
-
-def _fit_params_folds(
-    fold_packs: list[tuple[list[Pack], list[InteractiveCase]]],
-    grid: dict[str, list[float]],
-    base: DiagnosisParams,
-    pack_weights: dict[str, float] | None,
-    progress: Progress | None,
-) -> tuple[DiagnosisParams, dict[str, float]]:
-    keys = list(grid)
-    combos = list(itertools.product(*(grid[k] for k in keys)))
-    best: tuple[float, DiagnosisParams, dict[str, float]] | None = None
-    for i, values in enumerate(combos):
-        params = base.model_copy(update=dict(zip(keys, values, strict=True)))
-        stats = [_gold_rank_stats(_with_params(fp, params, pack_weights), fc) for fp, fc in fold_packs]
-        acc = float(np.mean([a for a, _ in stats]))
-        mrr = float(np.mean([m for _, m in stats]))
-        if best is None or mrr > best[0]:
-            best = (mrr, params, {"fit_top1": acc, "fit_mrr": mrr})
-        if progress:
-            progress(f"parameter search {i + 1}/{len(combos)}", (i + 1) / len(combos))
-    assert best is not None
-    return best[1], best[2]

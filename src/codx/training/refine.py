@@ -23,6 +23,7 @@ from codx.training.simulate import InteractiveCase
 LAMBDA = 0.1
 STEPS = 300
 KEEP = 0.7  # share of answers visible in each training step
+BATCH = 1024  # cases per step (all of them when fewer)
 
 
 def _logit(x: np.ndarray) -> np.ndarray:
@@ -68,8 +69,10 @@ def refine_pack(
         return log_prior + y @ ly.T + n @ ln.T
 
     for _ in range(STEPS):
-        keep = (torch.rand_like(yes) < KEEP).double()
-        loss = torch.nn.functional.cross_entropy(joint(yes * keep, no * keep), gold)
+        batch = torch.randint(len(labelled), (BATCH,)) if len(labelled) > BATCH else torch.arange(len(labelled))
+        y, n = yes[batch], no[batch]
+        keep = (torch.rand_like(y) < KEEP).double()
+        loss = torch.nn.functional.cross_entropy(joint(y * keep, n * keep), gold[batch])
         loss = loss + lam * (((p_f - init_f) ** 2).sum() + ((p_a - init_a) ** 2).sum()) / len(labelled)
         opt.zero_grad()
         loss.backward()

@@ -56,3 +56,12 @@ def fit_temperature(log_joints: list[np.ndarray], gold: list[int], bounds: tuple
 
     res = minimize_scalar(nll, bounds=bounds, method="bounded", options={"xatol": 1e-3})
     return float(res.x)
+
+
+def ece_noise_floor(confidence: np.ndarray, n_bins: int = 10, n_sim: int = 300, seed: int = 0) -> tuple[float, float]:
+    """(mean, 95th percentile) ECE that a perfectly calibrated model with these confidences would show on
+    this many cases: on a hundred cases, sampling noise alone gives an ECE of several points."""
+    rng = np.random.default_rng(seed)
+    confidence = np.asarray(confidence, float)
+    sims = [reliability(confidence, rng.random(len(confidence)) < confidence, n_bins).ece for _ in range(n_sim)]
+    return float(np.mean(sims)), float(np.percentile(sims, 95))
