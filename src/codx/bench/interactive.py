@@ -21,6 +21,7 @@ from codx.bench.report import predictions
 from codx.errors import CaseError, InputFileError
 from codx.models.diagnosis.calibration import ece_noise_floor, reliability
 from codx.models.diagnosis.inquiry import StopRule
+from codx.models.diagnosis.scoring import gold_rank
 from codx.models.packs.counts import Observation as CountObservation
 from codx.models.packs.counts import build_count_pack
 from codx.models.packs.ddxplus import build_ddxplus_pack
@@ -150,9 +151,9 @@ def run_interactive(
             rec["unmapped"] = item.unmapped
         n_q.append(len(result.questions))
         if item.gold is not None:
-            ids = [p["id"] for p in preds]
-            correct.append(bool(ids) and ids[0] == item.gold)
-            top3.append(item.gold in ids[:3])
+            r = gold_rank(kn, result.ranking, item.gold)
+            correct.append(0.0 if r is None else r.within(1))
+            top3.append(0.0 if r is None else r.within(3))
             conf.append(preds[0]["probability"] if preds else 0.0)
             if item.gold_differential:
                 pmap = {p["id"]: p["probability"] for p in preds}

@@ -18,10 +18,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from codx.bench.report import gold_rank, predictions, ranking_summary
+from codx.bench.report import predictions, ranking_summary
 from codx.errors import CaseError, InputFileError
 from codx.models.diagnosis.evidence import CaseEvidence, Observation
 from codx.models.diagnosis.model import DiagnosisModel
+from codx.models.diagnosis.scoring import gold_rank
 
 ExcludedMode = Literal["ignore", "use"]
 _DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?")
@@ -180,7 +181,9 @@ def run_phenopackets(
         if item.gold is not None:
             n_with_gold += 1
             r = gold_rank(kn, ranking, item.gold, mask)
-            record["gold_rank"] = r
+            record["gold_rank"] = None if r is None else r.expected
+            if r is not None and r.tied:
+                record["gold_tied_with"] = r.tied
             if r is None:
                 n_missing += 1
             else:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.diagnosis.posterior import Ranking
+from codx.models.diagnosis.scoring import GoldRank
 
 TOP_N = 50
 
@@ -34,24 +35,15 @@ def predictions(kn: Knowledge, ranking: Ranking, mask: np.ndarray | None = None,
     ]
 
 
-def gold_rank(kn: Knowledge, ranking: Ranking, gold: str, mask: np.ndarray | None = None) -> int | None:
-    """1-based rank of the gold disease, ties counted in its favour; None when not in the packs."""
-    g = kn.disease_index.get(gold)
-    if g is None or (mask is not None and not mask[g]):
-        return None
-    score = ranking.log_scores if mask is None else np.where(mask, ranking.log_scores, -np.inf)
-    return int((score > score[g]).sum()) + 1
-
-
-def ranking_summary(ranks: Sequence[int | None], prefix: str = "") -> dict[str, float | int]:
-    """top-1/3/10 and MRR over cases whose gold is in the packs (in-KB)."""
-    r = np.array([x for x in ranks if x is not None], dtype=float)
-    out: dict[str, float | int] = {f"{prefix}n": len(r)}
-    if len(r) == 0:
+def ranking_summary(ranks: Sequence[GoldRank], prefix: str = "") -> dict[str, float | int]:
+    """top-1/3/10 and MRR over cases whose gold is in the packs, ties scored as a random order."""
+    out: dict[str, float | int] = {f"{prefix}n": len(ranks)}
+    if not ranks:
         return out
     for k in (1, 3, 10):
-        out[f"{prefix}top{k}"] = round(float((r <= k).mean()), 4)
-    out[f"{prefix}mrr"] = round(float((1.0 / r).mean()), 4)
+        out[f"{prefix}top{k}"] = round(float(np.mean([r.within(k) for r in ranks])), 4)
+    out[f"{prefix}mrr"] = round(float(np.mean([r.reciprocal() for r in ranks])), 4)
+    out[f"{prefix}cases_with_ties_at_gold"] = sum(r.tied > 0 for r in ranks)
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -14,6 +14,7 @@ from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.diagnosis.posterior import Ranking
 from codx.models.packs.counts import Answer
+from codx.models.packs.schema import AnnotationTable, Pack
 
 
 class InteractiveCase(BaseModel):
@@ -51,6 +52,7 @@ class Noise:
     extra_rate: float = 0.15  # unexplained findings per explained one
     checked: int = 6  # findings of the leading differential a clinician asks about (answered truthfully)
     differential: int = 6  # size of that differential
+    reported: float = 8.0  # hierarchical packs: a report lists about this many of the patient's findings
     initial: int = 1  # findings said before any question
 
 
@@ -98,6 +100,9 @@ def sample_cases(
         if not present:
             continue
         if hierarchical:
+            k = 1 + rng.poisson(noise.reported - 1)
+            if len(present) > k:  # whatever the disease's size, a report names a handful of findings
+                present = set(rng.choice(sorted(present), size=k, replace=False).tolist())
             for _ in range(rng.poisson(noise.extra_rate * len(present))):
                 present.add(int(rng.choice(all_terms)))
             absent = _checked_absent(model, by_disease, present, noise, rng)
@@ -113,6 +118,19 @@ def sample_cases(
             InteractiveCase(gold=kn.disease_ids[d], initial=initial, answers=answers, id=f"synthetic-{len(cases)}")
         )
     return cases
+
+
+def hide_annotations(pack: Pack, share: float, rng: np.random.Generator) -> Pack:
+    """The pack with a random `share` of its positive annotations removed (NOT annotations stay).
+
+    Scoring synthetic patients drawn from the full pack against this thinner one reproduces what
+    happens with a new case: part of what the patient shows is missing from the disease's annotations."""
+    t = pack.annotations
+    keep = t.negated | (rng.random(len(t)) >= share)
+    table = AnnotationTable(
+        t.disease[keep], t.finding[keep], t.frequency[keep], t.absent_frequency[keep], t.negated[keep]
+    )
+    return replace(pack, annotations=table)
 
 
 def _checked_absent(

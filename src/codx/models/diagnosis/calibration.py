@@ -22,8 +22,9 @@ class Reliability(BaseModel):
 
 
 def reliability(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> Reliability:
-    """Expected calibration error of the top-1 probability, with equal-width bins."""
-    confidence, correct = np.asarray(confidence, float), np.asarray(correct, bool)
+    """Expected calibration error of the top-1 probability, with equal-width bins. `correct` may be
+    fractional (a top-1 tie of k diseases counts 1/k)."""
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, float)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bins: list[ReliabilityBin] = []
     ece = 0.0

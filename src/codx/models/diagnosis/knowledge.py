@@ -158,6 +158,7 @@ class Knowledge:
             ab = np.concatenate([ab, np.full(len(bd), np.nan, np.float32)])
             ng = np.concatenate([ng, np.zeros(len(bd), dtype=bool)])
 
+        self.log_size = np.log1p(np.bincount(d[~ng], minlength=self.n_diseases).astype(np.float64))
         # true path: push every positive annotation to all ancestors, keep the max per (disease, term)
         pos = ~ng
         rows, cols, vals = _propagate(d[pos], f[pos], fr[pos], self.ancestors)

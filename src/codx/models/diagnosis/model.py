@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from codx.errors import ModelNotTrainedError
 from codx.models.diagnosis.calibration import Reliability
@@ -47,7 +47,7 @@ class ModelCard(BaseModel):
             "",
             "## Parameters",
             "",
-            *[f"- `{k}` = {v:.4g}" for k, v in self.params.model_dump().items()],
+            *[f"- `{k}` = {'none' if v is None else f'{v:.4g}'}" for k, v in self.params.model_dump().items()],
             "",
             "## Metrics (on held-out training-distribution cases)",
             "",
@@ -119,4 +119,10 @@ class DiagnosisModel:
         path = folder / "card.json"
         if not path.exists():
             raise ModelNotTrainedError(f"no trained model at {folder}; run `codx train diagnosis --pack NAME`")
-        return ModelCard.model_validate(json.loads(path.read_text()))
+        try:
+            return ModelCard.model_validate(json.loads(path.read_text()))
+        except (ValueError, ValidationError) as exc:  # json errors are ValueErrors
+            raise ModelNotTrainedError(
+                f"the model at {folder} is unreadable or from another codx version; "
+                "retrain it with `codx train diagnosis --pack NAME`"
+            ) from exc

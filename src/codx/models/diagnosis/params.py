@@ -20,6 +20,14 @@ class DiagnosisParams(BaseModel):
     alpha: float = Field(0.0, ge=0, le=1, description="Credit for matching only a more general term.")
     excluded_factor: float = Field(0.1, gt=0, le=1, description="Noise multiplier for NOT-annotated findings.")
     default_frequency: float = Field(0.5, gt=0, le=1, description="Frequency of annotations without one.")
+    size_penalty: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Each present finding costs size_penalty * log(1 + number of the disease's annotations): "
+        "a report lists a handful of findings whatever the disease's size, so a disease with hundreds of "
+        "annotations explains any one finding less specifically (between Bernoulli, 0, and multinomial, 1).",
+    )
     related_weight: float = Field(
         0.3,
         ge=0,

@@ -65,6 +65,8 @@ class Ranking:
 
 def log_joint(kn: Knowledge, ev: NormalisedEvidence) -> np.ndarray:
     logp = prior(kn, ev)
+    if kn.params.size_penalty and ev.present:
+        logp -= kn.params.size_penalty * len(ev.present) * kn.log_size
     for j in ev.present:
         logp += np.log(present_likelihood(kn, j))
     for j in ev.absent:
