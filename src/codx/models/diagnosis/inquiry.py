@@ -44,23 +44,31 @@ def entropy_bits(p: np.ndarray) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
+def _gather(by_disease, diseases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row position, entry index) of every stored entry of the given diseases, without a Python loop."""
+    starts, ends = by_disease.indptr[diseases], by_disease.indptr[diseases + 1]
+    lengths = ends - starts
+    total = int(lengths.sum())
+    row_pos = np.repeat(np.arange(len(diseases)), lengths)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return row_pos, offsets + np.arange(total)
+
+
 def _dense_block(by_disease, diseases: np.ndarray, col_pos: np.ndarray, n_cols: int) -> np.ndarray:
     """Rows `diseases` of a by-disease sparse matrix as a dense (len(diseases), n_cols) block."""
     out = np.zeros((len(diseases), n_cols))
-    for r, d in enumerate(diseases):
-        s, e = by_disease.indptr[d], by_disease.indptr[d + 1]
-        cols = col_pos[by_disease.rows[s:e]]
-        keep = cols >= 0
-        out[r, cols[keep]] = by_disease.values[s:e][keep]
+    row_pos, idx = _gather(by_disease, diseases)
+    cols = col_pos[by_disease.rows[idx]]
+    keep = cols >= 0
+    out[row_pos[keep], cols[keep]] = by_disease.values[idx[keep]]
     return out
 
 
 def _expected_entropy(p: np.ndarray, plogp: np.ndarray, lik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per column: P(outcome) and P(outcome) * H(D | outcome) in nats, for outcome likelihoods `lik`."""
     pa = p @ lik
-    with np.errstate(divide="ignore", invalid="ignore"):
-        llog = np.where(lik > 0, lik * np.log(np.where(lik > 0, lik, 1.0)), 0.0)
-        weighted = pa * np.log(np.where(pa > 0, pa, 1.0)) - (plogp @ lik) - (p @ llog)
+    llog = lik * np.log(np.maximum(lik, 1e-300))
+    weighted = pa * np.log(np.maximum(pa, 1e-300)) - (plogp @ lik) - (p @ llog)
     return pa, weighted
 
 
@@ -77,9 +85,7 @@ def rank_questions(
     rest = max(0.0, 1.0 - float(p.sum()))
     # candidate findings: askable, unanswered, and shown by at least one top disease
     cand_mask = np.zeros(kn.n_findings, dtype=bool)
-    for d in top:
-        s, e = kn.F_by_disease.indptr[d], kn.F_by_disease.indptr[d + 1]
-        cand_mask[kn.F_by_disease.rows[s:e]] = True
+    cand_mask[kn.F_by_disease.rows[_gather(kn.F_by_disease, top)[1]]] = True
     cand_mask &= kn.askable
     if ev.answered:
         cand_mask[np.fromiter(ev.answered, dtype=np.int64)] = False
@@ -88,40 +94,36 @@ def rank_questions(
         return []
     col_pos = np.full(kn.n_findings, -1, dtype=np.int64)
     col_pos[cand] = np.arange(cand.size)
-    F = _dense_block(kn.F_by_disease, top, col_pos, cand.size)
     bg = kn.bg[cand]
-    yes = (1 - prm.eps) * F + prm.eps * bg
-    excluded = _dense_block(kn.excluded_by_disease, top, col_pos, cand.size) > 0
-    if excluded.any():  # NOT-annotated: the same likelihood the posterior uses
+    yes = (1 - prm.eps) * _dense_block(kn.F_by_disease, top, col_pos, cand.size) + prm.eps * bg
+    ex = kn.excluded_by_disease
+    if (ex.indptr[top + 1] - ex.indptr[top]).any():  # NOT-annotated: the same likelihood the posterior uses
+        excluded = _dense_block(ex, top, col_pos, cand.size) > 0
         yes = np.where(excluded, prm.eps * prm.excluded_factor * bg, yes)
-    has_ab = kn.has_absent_model[cand]
-    if has_ab.any():
-        A = _dense_block(kn.A_by_disease, top, col_pos, cand.size)
-        no_ab = (1 - prm.eps) * A + prm.eps * kn.bg_absent[cand]
-        no = np.where(has_ab, no_ab, 1.0 - yes)
-    else:
-        no = 1.0 - yes
-    no = np.clip(no, 0.0, None)
     # the remaining probability mass answers at background rates
     p_full = np.append(p, rest)
+    p_full /= p_full.sum()
     yes = np.vstack([yes, bg])
-    no = np.vstack([no, np.where(has_ab, kn.bg_absent[cand], 1.0 - bg)])
-    total = yes + no
-    over = total > 1.0
-    yes, no = np.where(over, yes / total, yes), np.where(over, no / total, no)
-    p_full = p_full / p_full.sum()
-    plogp = p_full * np.log(np.where(p_full > 0, p_full, 1.0))
+    has_ab = kn.has_absent_model[cand]
+    if has_ab.any():  # packs that model "no" separately leave the rest of the answers to "unsure"
+        no_ab = (1 - prm.eps) * _dense_block(kn.A_by_disease, top, col_pos, cand.size) + prm.eps * kn.bg_absent[cand]
+        no = np.where(has_ab, np.vstack([no_ab, kn.bg_absent[cand]]), 1.0 - yes)
+        total = yes + no
+        scale = np.where(total > 1.0, total, 1.0)
+        yes, no = yes / scale, no / scale
+    else:
+        no = 1.0 - yes
+    plogp = p_full * np.log(np.maximum(p_full, 1e-300))
     h0 = -float(plogp.sum())
     py, wy = _expected_entropy(p_full, plogp, yes)
     pn, wn = _expected_entropy(p_full, plogp, no)
     pu = np.clip(1.0 - py - pn, 0.0, 1.0)
-    gain_nats = h0 - (wy + wn + pu * h0)
-    gains = np.clip(gain_nats / np.log(2), 0.0, None)
+    gains = np.clip((h0 - (wy + wn + pu * h0)) / np.log(2), 0.0, None)
 
-    questions: list[Question] = []
     groups = kn.finding_group[cand]
-    for j, g, py_j in zip(cand[groups < 0], gains[groups < 0], py[groups < 0], strict=True):
-        questions.append(Question(int(j), -1, float(g), float(py_j)))
+    single = np.flatnonzero(groups < 0)
+    best = single[np.argsort(-gains[single])[:limit]] if single.size > limit else single
+    questions = [Question(int(cand[i]), -1, float(gains[i]), float(py[i])) for i in best]
     for gi in np.unique(groups[groups >= 0]):
         members = np.flatnonzero(groups == gi)
         if kn.groups[gi].kind == "categorical":
