@@ -9,7 +9,7 @@ from codx.errors import ModelNotTrainedError
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.model import DiagnosisModel, ModelCard
 from codx.models.diagnosis.params import DiagnosisParams
-from codx.training.diagnosis import HIERARCHY_GRID, train_model
+from codx.training.diagnosis import LITERATURE_GRID, train_model
 from codx.training.simulate import InteractiveCase, Noise, full_evidence, run_dialog, sample_cases
 
 
@@ -138,7 +138,7 @@ def test_train_model_fills_the_card(trained):
     assert isinstance(card.params, DiagnosisParams)
     assert card.params.temperature > 0 and card.params.temperature != 1.0
     # the tiny pack has a hierarchy: its grid was searched
-    for key, values in HIERARCHY_GRID.items():
+    for key, values in LITERATURE_GRID.items():
         assert getattr(card.params, key) in values, key
     assert card.reliability is not None and card.reliability.n > 0
     assert 0.0 <= card.reliability.ece <= 1.0

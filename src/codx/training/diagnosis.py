@@ -24,16 +24,16 @@ from codx.training.simulate import InteractiveCase, full_evidence, hide_annotati
 Progress = Callable[[str, float], None]  # (stage description, fraction done)
 Refit = Callable[[list[InteractiveCase]], Pack]  # rebuilds a dataset's pack from a subset of its cases
 
-#: Grids for packs with a hierarchy (hpo-like) and for flat packs (goal sets, DDXPlus).
+#: Grids for literature packs (hpo) and for population packs (goal sets, DDXPlus with its statistics).
 #: Partial credit (alpha) stays 0: on the development phenopackets any credit for matching only a more
 #: general term lowered accuracy (DESIGN section 3 reports the same), though synthetic patients
 #: sometimes prefer 0.02.
-HIERARCHY_GRID: dict[str, list[float | None]] = {
+LITERATURE_GRID: dict[str, list[float | None]] = {
     "delta": [0.1, 0.3, 1.0],
     "default_frequency": [0.5, 1.0],
     "size_penalty": [0.0, 0.25, 0.5],
 }
-FLAT_GRID: dict[str, list[float | None]] = {"eps": [0.001, 0.01, 0.05], "delta": [0.05, 0.2, 0.5]}
+POPULATION_GRID: dict[str, list[float | None]] = {"eps": [0.001, 0.01, 0.05], "delta": [0.05, 0.2, 0.5]}
 
 
 def _gold_rank_stats(model: DiagnosisModel, cases: Sequence[InteractiveCase]) -> tuple[float, float]:
@@ -136,9 +136,9 @@ def train_model(
     the temperature is fit where simulated dialogs end, the probability a consultation reports.
     Cross-fitted metrics share their cases with the (one-parameter) temperature fit."""
     rng = np.random.default_rng(seed)
-    hierarchical = any(f.parents for p in packs for f in p.findings[:2000])
+    literature = any(p.meta.frequencies == "literature" for p in packs)
     base = DiagnosisParams()
-    grid = HIERARCHY_GRID if hierarchical else FLAT_GRID
+    grid = LITERATURE_GRID if literature else POPULATION_GRID
     if train_cases is None:
         cases = sample_cases(_with_params(packs, base, pack_weights), n_synthetic, rng)
         source = f"{n_synthetic} synthetic patients sampled from the packs (seed {seed})"
@@ -149,7 +149,7 @@ def train_model(
         n = min(len(cases), 2 * max_eval)
         parts = [cases[: n // 2], cases[n // 2 : (3 * n) // 4], cases[(3 * n) // 4 : n]]
         scoring = packs
-        if train_cases is None and hierarchical and hidden_annotations > 0:
+        if train_cases is None and literature and hidden_annotations > 0:
             scoring = [hide_annotations(p, hidden_annotations, rng) for p in packs]
             source += f", scored against packs missing {hidden_annotations:.0%} of their annotations"
         fit_splits, cal_splits, test_splits = ([(scoring, part)] for part in parts)

@@ -43,16 +43,20 @@ class DialogResult:
 class Noise:
     """How real patients differ from the annotations.
 
-    Hierarchical packs (hpo): terms are reported less specifically, some findings are unexplained, and
+    Literature packs (hpo): terms are reported less specifically, some findings are unexplained, and
     "no" answers come both from the disease's own findings the patient lacks and from findings of other
-    diseases a clinician checked. Flat packs (DDXPlus, goal sets): every finding has a definite answer.
+    diseases a clinician checked. Population packs (DDXPlus, goal sets): findings follow the pack's
+    frequencies and a share of the disease's findings the patient lacks are answered "no"; the rest stay
+    unknown (closing the world instead made DDXPlus overconfident: its multi-choice values carry shares,
+    not presence probabilities, so sampled patients name fewer values than real ones).
     """
 
     generalise: float = 0.25  # a reported term is replaced by its parent
     extra_rate: float = 0.15  # unexplained findings per explained one
     checked: int = 6  # findings of the leading differential a clinician asks about (answered truthfully)
+    absent_rate: float = 0.2  # population packs: a finding of the disease the patient lacks is answered "no"
     differential: int = 6  # size of that differential
-    reported: float = 8.0  # hierarchical packs: a report lists about this many of the patient's findings
+    reported: float = 8.0  # a report lists about this many of the patient's findings
     initial: int = 1  # findings said before any question
 
 
@@ -73,7 +77,7 @@ def sample_cases(
     prior = np.exp(kn.log_prior - kn.log_prior.max())
     prior /= prior.sum()
     all_terms = np.concatenate([np.array([f for f, _ in v]) for v in by_disease.values()])
-    hierarchical = any(kn.parents)
+    literature = any(p.meta.frequencies == "literature" for p in model.packs)
     cases: list[InteractiveCase] = []
     while len(cases) < n:
         d = int(rng.choice(kn.n_diseases, p=prior))
@@ -94,20 +98,21 @@ def sample_cases(
                 present.add(vals[int(rng.choice(len(vals), p=w / w.sum()))][0])
             elif rng.random() < fr:
                 term = f
-                while kn.parents[term] and rng.random() < noise.generalise:
+                while literature and kn.parents[term] and rng.random() < noise.generalise:
                     term = int(rng.choice(kn.parents[term]))
                 present.add(term)
+            elif not literature and rng.random() < noise.absent_rate:
+                absent.add(f)
         if not present:
             continue
-        if hierarchical:
+        if literature:
             k = 1 + rng.poisson(noise.reported - 1)
             if len(present) > k:  # whatever the disease's size, a report names a handful of findings
                 present = set(rng.choice(sorted(present), size=k, replace=False).tolist())
-            for _ in range(rng.poisson(noise.extra_rate * len(present))):
-                present.add(int(rng.choice(all_terms)))
+        for _ in range(rng.poisson(noise.extra_rate * len(present))):  # findings the disease does not explain
+            present.add(int(rng.choice(all_terms)))
+        if literature:
             absent = _checked_absent(model, by_disease, present, noise, rng)
-        else:
-            absent = set(range(kn.n_findings)) - present
         absent -= present
         order = list(present)
         rng.shuffle(order)

@@ -157,6 +157,7 @@ def build_ddxplus_pack(kb_dir: Path, stats_file: Path | None = None) -> Pack:
         source="DDXPlus knowledge base: " + ", ".join(f.name for f in files),
         license="CC-BY-4.0",
         languages=["en", "fr"],
+        frequencies="population" if stats_file else "literature",
     )
     return Pack.from_records(meta, diseases, findings, annotations, groups)
 

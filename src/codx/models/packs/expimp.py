@@ -79,5 +79,6 @@ def build_expimp_pack(path: Path, name: str, smoothing: float = 1.0) -> Pack:
         description=f"Explicit/implicit symptom pack: P(symptom | disease) from {len(observations)} records",
         source=f"{path.name}, additive smoothing s={smoothing}",
         languages=languages_of(labels),
+        frequencies="population",
     )
     return build_count_pack(observations, meta, smoothing)

@@ -157,5 +157,6 @@ def build_goalset_pack(path: Path, name: str, smoothing: float = 1.0) -> Pack:
         description=f"Goal-set pack: P(symptom | disease) from {len(observations)} training dialogues",
         source=f"{path.name} (train split), additive smoothing s={smoothing}",
         languages=languages_of(labels),
+        frequencies="population",
     )
     return build_count_pack(observations, meta, smoothing)

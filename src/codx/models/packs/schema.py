@@ -36,6 +36,11 @@ class PackMeta(_Strict):
     source: str = Field("", description="Where the knowledge came from (files, release, citation).")
     license: str = ""
     languages: list[str] = ["en"]
+    frequencies: Literal["literature", "population"] = Field(
+        "literature",
+        description="literature: curated from publications, incomplete and reported selectively (hpo); "
+        "population: estimated on the population the cases come from, every finding answered (data sets).",
+    )
 
 
 class AgeBand(_Strict):
