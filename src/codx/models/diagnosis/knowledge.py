@@ -8,6 +8,7 @@ numpy is ~20x faster than scipy's sparse slicing for the few dozen columns a cas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -199,27 +200,36 @@ class Knowledge:
             j: self.F.column(j, self.n_diseases) for j in np.flatnonzero(nnz >= DENSE_COLUMN_MIN).tolist()
         }
 
-    def _related_annotations(
-        self, d: np.ndarray, f: np.ndarray, fr: np.ndarray, negated: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Findings a disease borrows from single-gene entries of another namespace for one of its genes.
-
-        A finding the disease already has, or is annotated NOT to have, is never borrowed."""
+    def related_entries(self) -> dict[int, set[int]]:
+        """Entries of another namespace that describe the same disease: a single-gene entry for one of
+        the disease's genes, or an entry with the same name (e.g. Orphanet's and OMIM's Jacobsen syndrome)."""
         single: dict[str, list[int]] = {}
+        by_name: dict[str, list[int]] = {}
         for i, dis in enumerate(self.diseases):
             if len(dis.genes) == 1:
                 single.setdefault(dis.genes[0], []).append(i)
-        if not single:
-            return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float32)
+            by_name.setdefault(_name_key(dis.name), []).append(i)
+        related: dict[int, set[int]] = {}
+        for i, dis in enumerate(self.diseases):
+            ns = dis.id.split(":", 1)[0]
+            cands = [o for g in dis.genes for o in single.get(g, ())] + by_name.get(_name_key(dis.name), [])
+            sources = {o for o in cands if self.disease_ids[o].split(":", 1)[0] != ns}
+            if sources:
+                related[i] = sources
+        return related
+
+    def _related_annotations(
+        self, d: np.ndarray, f: np.ndarray, fr: np.ndarray, negated: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Findings a disease borrows from its related entries (see `related_entries`).
+
+        A finding the disease already has, or is annotated NOT to have, is never borrowed."""
+        related = self.related_entries()
         order = np.argsort(d, kind="stable")
         d_s, f_s, fr_s, neg_s = d[order], f[order], fr[order], negated[order]
         starts = np.searchsorted(d_s, np.arange(self.n_diseases + 1))
         out_d, out_f, out_fr = [], [], []
-        for i, dis in enumerate(self.diseases):
-            ns = dis.id.split(":", 1)[0]
-            sources = {o for g in dis.genes for o in single.get(g, ()) if self.disease_ids[o].split(":", 1)[0] != ns}
-            if not sources:
-                continue
+        for i, sources in related.items():
             own = list(set(f_s[starts[i] : starts[i + 1]].tolist()))
             for o in sources:
                 s, e = starts[o], starts[o + 1]
@@ -253,6 +263,10 @@ class Knowledge:
     @cached_property
     def information_content(self) -> np.ndarray:
         return -np.log(self.bg)
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
 
 
 def _topological(parents: list[list[int]]) -> list[int]:
