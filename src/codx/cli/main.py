@@ -160,7 +160,7 @@ def train() -> None:
 
 @train.command("diagnosis")
 @click.option("--pack", "packs", multiple=True, required=True, help="Pack name (repeat for several).")
-@click.option("--synthetic", default=600, show_default=True, help="Synthetic patients to fit on.")
+@click.option("--synthetic", default=1200, show_default=True, help="Synthetic patients (fit, calibrate, test).")
 @click.option("--seed", default=0, show_default=True)
 @click.pass_obj
 def train_diagnosis(settings: Settings, packs: tuple[str, ...], synthetic: int, seed: int) -> None:

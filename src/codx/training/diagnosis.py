@@ -119,12 +119,13 @@ def train_model(
     name: str,
     train_cases: Sequence[InteractiveCase] | None = None,
     refit: Refit | None = None,
-    n_synthetic: int = 600,
+    n_synthetic: int = 1200,
     seed: int = 0,
     rule: StopRule | None = None,
     pack_weights: dict[str, float] | None = None,
     folds: int = 4,
     max_eval: int = 2000,
+    max_fit: int = 300,
     hidden_annotations: float = 0.4,
     progress: Progress | None = None,
 ) -> DiagnosisModel:
@@ -147,7 +148,8 @@ def train_model(
         source = f"{len(cases)} training-split cases"
     if refit is None:  # the packs do not come from these cases: fit / calibrate / test on three parts
         n = min(len(cases), 2 * max_eval)
-        parts = [cases[: n // 2], cases[n // 2 : (3 * n) // 4], cases[(3 * n) // 4 : n]]
+        f = min(n // 2, max_fit)  # the grid search is the costly part; calibration wants many cases
+        parts = [cases[:f], cases[f : f + (n - f) // 2], cases[f + (n - f) // 2 : n]]
         scoring = packs
         if train_cases is None and literature and hidden_annotations > 0:
             scoring = [hide_annotations(p, hidden_annotations, rng) for p in packs]
