@@ -31,3 +31,7 @@ class ModelNotTrainedError(CodxError):
 
 class InputFileError(CodxError):
     """A user-supplied data file is missing or has the wrong format."""
+
+
+class ToolError(CodxError):
+    """An agent tool was given something it may not do (a path outside its folder, no model loaded, ...)."""

@@ -1,6 +1,7 @@
 """The one Settings object: read at entry points (CLI, app) and passed down, never read deep inside."""
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field
@@ -20,6 +21,13 @@ class Settings(BaseSettings):
     max_questions: int = Field(20, ge=0, le=200, description="Question budget per consultation.")
     min_gain: float = Field(0.01, ge=0.0, description="Stop when the best question gains fewer bits.")
     threads: int = Field(1, ge=1, description="Torch/numpy threads for scoring.")
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL for consultation checkpoints; SQLite in data_dir when unset."
+    )
+    emergency_number: str = Field("112", min_length=2, max_length=20, description="Number red flags tell to call.")
+    packs: list[str] = Field(["hpo"], min_length=1, description="Packs a consultation consults by default.")
+    mode: Literal["patient", "doctor"] = "patient"
+    language: str = Field("en", pattern=r"^[a-z]{2}$")
 
     @property
     def packs_dir(self) -> Path:
@@ -28,3 +36,7 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "consultations.sqlite"

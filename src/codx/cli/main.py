@@ -360,5 +360,14 @@ def bench_speed(settings: Settings, out: Path, n_cases: int) -> None:
     click.echo(f"wrote {out}")
 
 
+def _register() -> None:
+    from codx.cli.chat import chat, history
+
+    cli.add_command(chat)
+    cli.add_command(history)
+
+
+_register()
+
 if __name__ == "__main__":
     cli()

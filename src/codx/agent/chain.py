@@ -1,0 +1,92 @@
+"""The Chain-of-Diagnosis report with real numbers: symptom summary, candidates, reasoning from the model's
+likelihood ratios, confidence distribution, and the decision. Patients get plain language and a next step,
+never individual treatment advice; doctors get ids, probabilities and the next-best questions."""
+
+from __future__ import annotations
+
+from codx.agent import texts
+from codx.agent.safety import RedFlag, emergency_message
+from codx.models.diagnosis.evidence import CaseEvidence, Observation
+from codx.models.diagnosis.model import DiagnosisModel
+from codx.models.diagnosis.posterior import finding_contributions
+
+REASONED = 3  # candidates whose reasoning is spelled out
+SHOWN = 10
+
+
+def build_report(model: DiagnosisModel, state: dict, tau: float, emergency_number: str) -> dict:
+    mode = state.get("mode", "patient")
+    kn = model.knowledge
+    findings = state.get("findings", [])
+    obs = [Observation(finding=f["id"], status=f["status"]) for f in findings]
+    ev = model.normalise(CaseEvidence(observations=obs))
+    ranking = model.rank(ev)
+    top = ranking.top(SHOWN)
+    contributions = finding_contributions(kn, ev, [i for i, _ in top[:REASONED]])
+    reasoning = []
+    for (i, _), contrib in zip(top[:REASONED], contributions, strict=True):
+        raised = sorted(((v, k) for k, v in contrib.items() if v > 0), reverse=True)
+        lowered = sorted((v, k) for k, v in contrib.items() if v < 0)
+        reasoning.append(
+            {
+                "disease": kn.disease_ids[i],
+                "label": kn.diseases[i].name,
+                "raised_by": [{"finding": _fid(kn, k), "log_lr": round(v, 2)} for v, k in raised[:5]],
+                "lowered_by": [{"finding": _fid(kn, k), "log_lr": round(v, 2)} for v, k in lowered[:5]],
+            }
+        )
+    flags = [RedFlag(**f) for f in state.get("red_flags", [])]
+    confident = bool(top) and top[0][1] >= tau
+    decision = "emergency" if flags else ("diagnose" if confident else "undetermined")
+    report = {
+        "mode": mode,
+        "symptoms": {
+            s: [f["label"] or f["id"] for f in findings if f["status"] == s] for s in ("present", "absent", "unsure")
+        },
+        "candidates": [
+            {"id": kn.disease_ids[i], "label": kn.diseases[i].name, "probability": round(p, 4)} for i, p in top
+        ],
+        "reasoning": reasoning,
+        "decision": decision,
+        "questions_asked": len(state.get("asked", [])),
+        "red_flags": [f.model_dump() for f in flags],
+        "disclaimer": texts.DISCLAIMER,
+    }
+    if mode == "doctor":
+        report["findings"] = findings
+        report["next_questions"] = state.get("next_questions", [])[:5]
+    report["text"] = render(report, flags, emergency_number)
+    return report
+
+
+def _fid(kn, key: int) -> str:
+    j = key if key >= 0 else -key - 1
+    label = kn.findings[j].label
+    return f"{label} ({kn.finding_ids[j]})" + (" absent" if key < 0 else "")
+
+
+def render(report: dict, flags: list[RedFlag], emergency_number: str) -> str:
+    lines: list[str] = []
+    if flags:
+        lines += [emergency_message(flags, emergency_number), ""]
+    sym = report["symptoms"]
+    lines.append("What you told me: " + (", ".join(sym["present"]) or "nothing specific yet"))
+    if sym["absent"]:
+        lines.append("Not present: " + ", ".join(sym["absent"]))
+    doctor = report["mode"] == "doctor"
+    shown = report["candidates"][: SHOWN if doctor else 3]
+    if shown:
+        lines.append("Possible conditions (probability):" if not doctor else "Differential (posterior):")
+        for c in shown:
+            lines.append(f"  {c['probability']:6.1%}  {c['label']}" + (f"  [{c['id']}]" if doctor else ""))
+    if doctor:
+        for r in report["reasoning"]:
+            up = ", ".join(f"{x['finding']} {x['log_lr']:+.1f}" for x in r["raised_by"]) or "-"
+            down = ", ".join(f"{x['finding']} {x['log_lr']:+.1f}" for x in r["lowered_by"]) or "-"
+            lines.append(f"  {r['label']}: raised by {up}; lowered by {down}")
+        for q in report.get("next_questions", []):
+            lines.append(f"  next: {q['clinical_label']} ({q['finding']}) gain {q['gain']:.2f} bits")
+    if not flags:
+        lines.append(texts.PATIENT_NEXT_STEP["diagnose" if report["decision"] == "diagnose" else "undetermined"])
+    lines.append(texts.DISCLAIMER)
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Graph nodes, one job each; each returns a partial state update."""

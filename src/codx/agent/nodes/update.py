@@ -1,0 +1,50 @@
+"""Findings to beliefs: the exact posterior and the next-best questions from the diagnosis model."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from codx.agent.context import ConsultContext
+from codx.agent.state import ConsultState
+from codx.errors import CodxError
+from codx.models.diagnosis.evidence import CaseEvidence, Observation
+
+TOP_K = 10
+
+
+def update(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
+    ctx = runtime.context
+    packs = tuple(state.get("packs") or ctx.default_packs)
+    try:
+        model = ctx.model_for(packs)
+    except CodxError as exc:  # e.g. a doctor switched to a pack that is not built
+        return {"notices": [str(exc)], "packs": list(ctx.default_packs)}
+    kn = model.knowledge
+    obs = [Observation(finding=f["id"], status=f["status"]) for f in state.get("findings", [])]
+    step = model.step(CaseEvidence(observations=obs), len(state.get("asked", [])), ctx.rule)
+    top = [
+        {"id": kn.disease_ids[i], "label": kn.diseases[i].name, "probability": round(p, 6)}
+        for i, p in step.ranking.top(TOP_K)
+    ]
+    questions = []
+    for q in step.questions:
+        if q.finding >= 0:
+            f = kn.findings[q.finding]
+            questions.append(
+                {
+                    "finding": f.id,
+                    "label": f.lay_label or f.label,
+                    "clinical_label": f.label,
+                    "gain": round(q.gain, 4),
+                    "p_yes": round(q.p_yes, 4),
+                }
+            )
+    decision = (
+        "emergency" if state.get("red_flags") else ("ask" if step.decision == "ask" and questions else "diagnose")
+    )
+    return {
+        "top": top,
+        "next_questions": questions,
+        "decision": decision,
+        "notices": list(state.get("notices", [])) + step.evidence.messages,
+    }

@@ -1,0 +1,1 @@
+"""Shared test data written for the tests (no dev-set content)."""

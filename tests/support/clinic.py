@@ -1,0 +1,44 @@
+"""A small hand-written clinic pack: four common conditions, nine findings, lay labels."""
+
+from __future__ import annotations
+
+from codx.models.packs.schema import Annotation, Disease, Finding, Pack, PackMeta
+
+FINDINGS = {
+    "C:root": ("Clinical finding", None),
+    "C:fever": ("Fever", "High temperature"),
+    "C:cough": ("Cough", None),
+    "C:headache": ("Headache", None),
+    "C:rhinorrhea": ("Rhinorrhea", "Runny nose"),
+    "C:sore_throat": ("Sore throat", None),
+    "C:myalgia": ("Myalgia", "Muscle aches"),
+    "C:photophobia": ("Photophobia", "Light sensitivity"),
+    "C:nausea": ("Nausea", None),
+    "C:sneezing": ("Sneezing", None),
+}
+DISEASES = {
+    "X:flu": ("Influenza", {"C:fever": 0.9, "C:cough": 0.8, "C:myalgia": 0.8, "C:headache": 0.6, "C:sore_throat": 0.4}),
+    "X:cold": (
+        "Common cold",
+        {"C:rhinorrhea": 0.9, "C:sneezing": 0.8, "C:cough": 0.5, "C:sore_throat": 0.5, "C:fever": 0.1},
+    ),
+    "X:migraine": ("Migraine", {"C:headache": 0.95, "C:photophobia": 0.8, "C:nausea": 0.6}),
+    "X:strep": ("Streptococcal pharyngitis", {"C:sore_throat": 0.95, "C:fever": 0.7, "C:headache": 0.3}),
+}
+
+
+def clinic_pack() -> Pack:
+    findings = [
+        Finding(
+            id=fid,
+            label=label,
+            lay_label=lay,
+            lay_synonyms=[lay] if lay else [],
+            parents=[] if fid == "C:root" else ["C:root"],
+            askable=fid != "C:root",
+        )
+        for fid, (label, lay) in FINDINGS.items()
+    ]
+    diseases = [Disease(id=did, name=name) for did, (name, _) in DISEASES.items()]
+    anns = [Annotation(disease=did, finding=f, frequency=p) for did, (_, fs) in DISEASES.items() for f, p in fs.items()]
+    return Pack.from_records(PackMeta(name="clinic", version="test"), diseases, findings, anns)
