@@ -16,11 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-*; touch $@
 
-# The main job. Until the consultation UI lands (issue 6), it builds the hpo pack, trains the diagnosis
-# model on first use (progress bars, under 2 minutes) and runs an example consultation step.
+# The main job. Until the browser UI lands (issue 6) it is the terminal consultation: the first run builds
+# the hpo pack and trains the diagnosis model (progress bars, under a minute), later runs start at once.
 run: setup
-	$(BIN)/codx pack build hpo
-	$(BIN)/codx diagnose --example
+	$(BIN)/codx chat
 
 lint: setup
 	$(BIN)/lint-imports

@@ -12,10 +12,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from codx.errors import InputFileError, PackError
 from codx.models.packs.schema import Annotation, Disease, Finding, Pack, PackMeta
+from codx.models.packs.userfiles import file_digest
 
 Answer = Literal["present", "absent", "unsure"]
 
@@ -55,6 +57,22 @@ def check_pack_name(name: str) -> str:
 
 def languages_of(texts: Iterable[str]) -> list[str]:
     return ["zh"] if any(_CJK.search(t) for t in texts) else ["en"]
+
+
+def build_dataset_pack(
+    observations: Sequence[Observation], name: str, path: Path, description: str, source: str, smoothing: float
+) -> Pack:
+    """A population pack counted from a labelled training file (goal sets, exp/imp sets)."""
+    labels = [o.disease for o in observations] + [s for o in observations for s in o.answers]
+    meta = PackMeta(
+        name=name,
+        version=file_digest(path),
+        description=description,
+        source=f"{source}, additive smoothing s={smoothing}",
+        languages=languages_of(labels),
+        frequencies="population",
+    )
+    return build_count_pack(observations, meta, smoothing)
 
 
 def build_count_pack(observations: Sequence[Observation], meta: PackMeta, smoothing: float) -> Pack:

@@ -16,13 +16,12 @@ from codx.errors import InputFileError
 from codx.models.packs.counts import (
     Answer,
     Observation,
-    build_count_pack,
+    build_dataset_pack,
     check_pack_name,
-    languages_of,
     merge_answers,
 )
-from codx.models.packs.schema import Pack, PackMeta
-from codx.models.packs.userfiles import file_digest, first_error, iter_json_records
+from codx.models.packs.schema import Pack
+from codx.models.packs.userfiles import first_error, iter_json_records
 
 _CODES: dict[str, Answer] = {"1": "present", "0": "absent", "2": "unsure"}
 
@@ -72,13 +71,11 @@ def build_expimp_pack(path: Path, name: str, smoothing: float = 1.0) -> Pack:
         if not record.label:
             raise InputFileError(f"{path}: record {i} has no label; the training file needs labelled records")
         observations.append(Observation(record.label, merge_answers(record.exp_sxs, record.imp_sxs)))
-    labels = [o.disease for o in observations] + [s for o in observations for s in o.answers]
-    meta = PackMeta(
-        name=name,
-        version=file_digest(path),
-        description=f"Explicit/implicit symptom pack: P(symptom | disease) from {len(observations)} records",
-        source=f"{path.name}, additive smoothing s={smoothing}",
-        languages=languages_of(labels),
-        frequencies="population",
+    return build_dataset_pack(
+        observations,
+        name,
+        path,
+        f"Explicit/implicit symptom pack: P(symptom | disease) from {len(observations)} records",
+        path.name,
+        smoothing,
     )
-    return build_count_pack(observations, meta, smoothing)

@@ -20,13 +20,12 @@ from codx.errors import InputFileError
 from codx.models.packs.counts import (
     Answer,
     Observation,
-    build_count_pack,
+    build_dataset_pack,
     check_pack_name,
-    languages_of,
     merge_answers,
 )
-from codx.models.packs.schema import Pack, PackMeta
-from codx.models.packs.userfiles import file_digest, first_error, read_json
+from codx.models.packs.schema import Pack
+from codx.models.packs.userfiles import first_error, read_json
 
 _YES = {"true", "yes", "1"}
 _NO = {"false", "no", "0"}
@@ -150,13 +149,11 @@ def build_goalset_pack(path: Path, name: str, smoothing: float = 1.0) -> Pack:
         if not record.disease:
             raise InputFileError(f"{path}: train record {i} has no disease_tag; training records need a label")
         observations.append(Observation(record.disease, merge_answers(record.explicit, record.implicit)))
-    labels = [o.disease for o in observations] + [s for o in observations for s in o.answers]
-    meta = PackMeta(
-        name=name,
-        version=file_digest(path),
-        description=f"Goal-set pack: P(symptom | disease) from {len(observations)} training dialogues",
-        source=f"{path.name} (train split), additive smoothing s={smoothing}",
-        languages=languages_of(labels),
-        frequencies="population",
+    return build_dataset_pack(
+        observations,
+        name,
+        path,
+        f"Goal-set pack: P(symptom | disease) from {len(observations)} training dialogues",
+        f"{path.name} (train split)",
+        smoothing,
     )
-    return build_count_pack(observations, meta, smoothing)
