@@ -313,6 +313,24 @@ def test_evidence_keeps_the_original_text() -> None:
     assert flag.evidence == "CRUSHING Chest Pain"
 
 
+def test_flag_ids_are_stable() -> None:
+    assert FLAG_IDS == (
+        "unconscious",
+        "breathing",
+        "chest_pain",
+        "stroke",
+        "sudden_headache",
+        "anaphylaxis",
+        "severe_bleeding",
+        "seizure",
+        "meningitis",
+        "infant_fever",
+        "suicidal",
+        "overdose_poisoning",
+        "severe_abdominal",
+    )
+
+
 def test_rules_table_is_sound() -> None:
     assert len(set(FLAG_IDS)) == len(FLAG_IDS)
     assert set(POSITIVE) == set(FLAG_IDS)
@@ -334,6 +352,8 @@ def test_emergency_message_starts_with_the_number() -> None:
     assert emergency_message([], "911").startswith("Call 911")
     assert emergency_message(flags, "  ").startswith("Call your local emergency number")
     assert emergency_message(flags + flags, "999").count(flags[0].advice) == 1
+    sentences = [x.strip() for x in msg.replace("; ", ". ").split(". ")]
+    assert len(sentences) == len(set(sentences)), "no sentence is said twice"
 
 
 @pytest.mark.parametrize(

@@ -236,7 +236,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "stroke",
         "Possible stroke",
-        "Note the time the symptoms started, do not eat or drink anything, and do not wait to see if it gets better.",
+        "Note the time the symptoms started, and do not eat, drink or take any medicine until you are seen.",
         patterns=(
             rf"(?:face|mouth|smile|lips?)\b{_gap(25)}\b(?:droop\w*|sag\w*|lopsided|crooked|uneven|twisted"
             r"|drop(?:ped|ping)|fallen|slump\w*)",
