@@ -6,9 +6,6 @@ import importlib
 import importlib.metadata
 import importlib.util
 import logging
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +15,7 @@ import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool, Tool
 from pydantic import BaseModel, Field
+from support.plugin import installed_echo_plugin
 
 from codx.errors import CodxError, ToolError
 from codx.models.diagnosis.model import DiagnosisModel
@@ -413,22 +411,9 @@ def test_listing_entry_points_failing_is_reported(ctx: ToolContext, monkeypatch:
 # -- a real third-party plug-in ----------------------------------------------------------------------
 
 
-def _pip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.slow
 def test_installed_plugin_is_discovered_and_sandboxed(tmp_path: Path, ctx: ToolContext) -> None:
-    if importlib.util.find_spec("pip") is None:
-        pytest.skip("pip is not available in this environment")
-    # build from a copy so the source tree gets no build/ or *.egg-info folders
-    src = shutil.copytree(PLUGIN_DIR, tmp_path / "plugin")
-    # without setuptools in this environment pip falls back to an isolated build (which needs the network)
-    isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
-    try:
-        done = _pip("install", "-q", "--no-deps", *isolation, str(src))
-        assert done.returncode == 0, done.stderr
-        importlib.invalidate_caches()
+    with installed_echo_plugin(tmp_path):
         loaded = load_tools(ctx, names=["echo_upper"])
         assert loaded.problems == [] and loaded.names == ["echo_upper"]
         assert "finding_search" in load_tools(ctx).names  # the built-in is still there too
@@ -444,8 +429,4 @@ def test_installed_plugin_is_discovered_and_sandboxed(tmp_path: Path, ctx: ToolC
         assert not (ctx.workdir.parent / "escaped.txt").exists()
         too_long = run_tool_call(loaded.tools, "echo_upper", {"text": "x" * 501})
         assert not too_long.ok and "text:" in too_long.error
-    finally:
-        _pip("uninstall", "-y", "codx-echo-tool")
-        sys.modules.pop("codx_echo_tool", None)
-        importlib.invalidate_caches()
     assert "echo_upper" not in load_tools(ctx).names
