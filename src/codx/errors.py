@@ -35,3 +35,7 @@ class InputFileError(CodxError):
 
 class ToolError(CodxError):
     """An agent tool was given something it may not do (a path outside its folder, no model loaded, ...)."""
+
+
+class EncoderError(CodxError):
+    """A text encoder's weights are missing, unreadable or in an unknown format."""

@@ -202,3 +202,27 @@ def test_the_same_graph_runs_on_postgres(consult_ctx):
         assert pending_question(g, t) == question
         run(g, consult_ctx, t, "yes")
         assert any(f["source"] == "answer" for f in state_of(g, t)["findings"])
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("tengo dolor de cabeza desde hace tres días", "es"),
+        ("j'ai mal à la tête depuis trois jours", "fr"),
+        ("我头疼了三天", "zh"),
+        ("أعاني من صداع منذ ثلاثة أيام", "ar"),
+        ("मुझे तीन दिन से सिरदर्द है", "hi"),
+    ],
+)
+def test_the_patient_is_answered_in_their_language(graph_factory, consult_ctx, text, lang):
+    from codx.agent.texts import t as text_in
+
+    g, thread = graph_factory(), new_thread_id()
+    run(g, consult_ctx, thread, text)
+    s = state_of(g, thread)
+    assert s["language"] == lang
+    # the English-only matcher (until multilingual extraction lands) says so in the patient's language
+    assert text_in(lang, "nothing_understood") in s["notices"]
+    q = pending_question(g, thread)
+    assert q["options"] == text_in(lang, "options")
+    assert q["question"] == text_in(lang, "question", label=q["label"])

@@ -16,6 +16,7 @@ SHOWN = 10
 
 def build_report(model: DiagnosisModel, state: dict, tau: float, emergency_number: str) -> dict:
     mode = state.get("mode", "patient")
+    language = state.get("language") or "en"
     kn = model.knowledge
     findings = state.get("findings", [])
     obs = [Observation(finding=f["id"], status=f["status"]) for f in findings]
@@ -50,7 +51,8 @@ def build_report(model: DiagnosisModel, state: dict, tau: float, emergency_numbe
         "decision": decision,
         "questions_asked": len(state.get("asked", [])),
         "red_flags": [f.model_dump() for f in flags],
-        "disclaimer": texts.DISCLAIMER,
+        "language": language,
+        "disclaimer": texts.t(language, "disclaimer"),
     }
     if mode == "doctor":
         report["findings"] = findings
@@ -67,16 +69,23 @@ def _fid(kn, key: int) -> str:
 
 def render(report: dict, flags: list[RedFlag], emergency_number: str) -> str:
     lines: list[str] = []
-    if flags:
-        lines += [emergency_message(flags, emergency_number), ""]
-    sym = report["symptoms"]
-    lines.append("What you told me: " + (", ".join(sym["present"]) or "nothing specific yet"))
-    if sym["absent"]:
-        lines.append("Not present: " + ", ".join(sym["absent"]))
     doctor = report["mode"] == "doctor"
+    lang = "en" if doctor else report.get("language", "en")
+    if flags:
+        if lang == "en":
+            lines += [emergency_message(flags, emergency_number), ""]
+        else:  # the instruction in the patient's language, the reasons as clinicians name them
+            lines += [
+                texts.t(lang, "emergency", number=emergency_number) + " (" + ", ".join(f.label for f in flags) + ")",
+                "",
+            ]
+    sym = report["symptoms"]
+    lines.append(texts.t(lang, "told") + ": " + (", ".join(sym["present"]) or texts.t(lang, "nothing_yet")))
+    if sym["absent"]:
+        lines.append(texts.t(lang, "not_present") + ": " + ", ".join(sym["absent"]))
     shown = report["candidates"][: SHOWN if doctor else 3]
     if shown:
-        lines.append("Possible conditions (probability):" if not doctor else "Differential (posterior):")
+        lines.append(texts.t(lang, "possible") + ":" if not doctor else "Differential (posterior):")
         for c in shown:
             lines.append(f"  {c['probability']:6.1%}  {c['label']}" + (f"  [{c['id']}]" if doctor else ""))
     if doctor:
@@ -87,6 +96,6 @@ def render(report: dict, flags: list[RedFlag], emergency_number: str) -> str:
         for q in report.get("next_questions", []):
             lines.append(f"  next: {q['clinical_label']} ({q['finding']}) gain {q['gain']:.2f} bits")
     if not flags:
-        lines.append(texts.PATIENT_NEXT_STEP["diagnose" if report["decision"] == "diagnose" else "undetermined"])
-    lines.append(texts.DISCLAIMER)
+        lines.append(texts.t(lang, "next_diagnose" if report["decision"] == "diagnose" else "next_undetermined"))
+    lines.append(texts.t(lang, "disclaimer"))
     return "\n".join(lines)

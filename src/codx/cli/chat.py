@@ -7,7 +7,7 @@ import sys
 import click
 from rich.console import Console
 
-from codx.agent.texts import DISCLAIMER
+from codx.agent.texts import t
 from codx.settings import Settings
 
 out = Console(highlight=False)
@@ -36,7 +36,8 @@ def chat(settings: Settings, thread: str | None, mode: str | None, language: str
     from codx.bootstrap import make_consult_context
     from codx.cli.main import progress_bar
 
-    out.print(f"[bold yellow]{DISCLAIMER}[/] In an emergency call {settings.emergency_number}.")
+    lang = language or settings.language
+    out.print(f"[bold yellow]{t(lang, 'disclaimer')}[/] " + t(lang, "emergency", number=settings.emergency_number))
     with progress_bar("loading") as update:
         ctx = make_consult_context(settings, progress=update)
     with open_checkpointer(settings.sqlite_path, settings.database_url) as saver:
@@ -49,7 +50,7 @@ def chat(settings: Settings, thread: str | None, mode: str | None, language: str
         if question:
             out.print(f"[bold cyan]codx:[/] {question['question']}  ({' / '.join(question['options'])})")
         else:
-            out.print("[bold cyan]codx:[/] What brings you here today? Describe your symptoms.")
+            out.print(f"[bold cyan]codx:[/] {t(lang, 'greeting')}")
         first = True
         while True:
             text = _prompt("you> ")

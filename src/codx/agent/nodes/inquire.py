@@ -17,13 +17,14 @@ def inquire(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     mode = state.get("mode", "patient")
     q = state["next_questions"][0]
     label = q["clinical_label"] if mode == "doctor" else q["label"]
-    question = texts.question_text(mode, label, q["finding"], q["gain"])
+    language = state.get("language") or "en"
+    question = texts.question_text(mode, language, label, q["finding"], q["gain"])
     payload = {
         "type": "question",
         "question": question,
         "finding": q["finding"],
         "label": label,
-        "options": texts.ANSWER_OPTIONS,
+        "options": texts.t("en" if mode == "doctor" else language, "options"),
         "top": state.get("top", [])[:5],
     }
     if mode == "doctor":

@@ -13,6 +13,7 @@ from codx.agent.messages import last_human_length, last_human_text
 from codx.agent.state import ConsultState, FindingRecord
 from codx.errors import ToolError
 from codx.models.language.answers import parse_answer
+from codx.models.language.detect import detect_language
 from codx.tools.call import parse_tool_command
 
 
@@ -22,11 +23,12 @@ def understand(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     turn = state.get("turn", 0) + 1
     text = last_human_text(state)
     notices: list[str] = []
+    language = state.get("language") or detect_language(text)[0]
     if last_human_length(state) > MAX_MESSAGE_CHARS:
-        notices.append(texts.TOO_LONG.format(n=MAX_MESSAGE_CHARS))
-    update: dict = {"turn": turn, "pending": None, "notices": notices}
+        notices.append(texts.t(language, "too_long", n=MAX_MESSAGE_CHARS))
+    update: dict = {"turn": turn, "pending": None, "notices": notices, "language": language}
     if not text.strip():
-        notices.append(texts.EMPTY)
+        notices.append(texts.t(language, "empty"))
         return update
     mode = state.get("mode", "patient")
     if mode == "doctor" and text.lstrip().startswith("/"):
@@ -59,7 +61,7 @@ def understand(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
                 )
             )
     if not findings:
-        notices.append(texts.NOTHING_UNDERSTOOD)
+        notices.append(texts.t(language, "nothing_understood"))
     return {**update, "findings": findings}
 
 
