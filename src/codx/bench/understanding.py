@@ -1,0 +1,205 @@
+"""`codx bench understanding`: words to findings, measured four ways (DESIGN section 4, issue 4).
+
+(a) translated HPO labels (babelon TSV) -> HPO id by multilingual retrieval; (b) English lay synonyms held
+out of the index -> id; (c) negation / uncertainty polarity on our own written sentences; (d) finding
+extraction on AgentClinic vignettes (how many findings, how many map to pack terms).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codx.errors import InputFileError
+from codx.models.diagnosis.knowledge import Knowledge
+from codx.models.language.encoder import TextEncoder
+from codx.models.language.matcher import FindingMatcher, phrase_key
+from codx.models.language.retrieval import FindingIndex, Progress
+
+BATCH = 256
+
+
+def read_translations(path: Path) -> list[tuple[str, str, str]]:
+    """(case id, translated label, gold id) rows of a babelon TSV; raises with the columns it needs."""
+    if not path.exists():
+        raise InputFileError(f"{path} does not exist; pass an HPO babelon TSV")
+    rows = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        missing = {"subject_id", "translation_value"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputFileError(
+                f"{path} lacks the columns {sorted(missing)}; a babelon TSV has subject_id and translation_value"
+            )
+        for n, rec in enumerate(reader):
+            if rec.get("predicate_id") not in (None, "", "rdfs:label"):
+                continue
+            text = (rec.get("translation_value") or "").strip()
+            if text and rec.get("subject_id"):
+                rows.append((f"{path.stem}-{n}", text, rec["subject_id"].strip()))
+    return rows
+
+
+def _score(hits_per_case: list[list[int]], gold: list[int]) -> dict[str, float]:
+    top1 = [bool(h) and h[0] == g for h, g in zip(hits_per_case, gold, strict=True)]
+    top5 = [g in h[:5] for h, g in zip(hits_per_case, gold, strict=True)]
+    return {
+        "top1": round(float(np.mean(top1)), 4) if top1 else 0.0,
+        "top5": round(float(np.mean(top5)), 4) if top5 else 0.0,
+    }
+
+
+def run_translations(
+    kn: Knowledge, index: FindingIndex, path: Path, limit: int | None = None, progress: Progress | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    rows = read_translations(path)
+    if limit:
+        rows = rows[:limit]
+    cases, gold_idx, hits_idx = [], [], []
+    not_in_pack = 0
+    t0 = time.perf_counter()
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        results = index.search([text for _, text, _ in chunk], k=50)
+        for (cid, text, gold), hits in zip(chunk, results, strict=True):
+            try:
+                g = kn.resolve(gold)
+            except Exception:  # noqa: BLE001 - an id this release does not know
+                g = None
+            preds = [
+                {
+                    "id": kn.finding_ids[h.finding],
+                    "label": kn.findings[h.finding].label,
+                    "probability": round(max(h.score, 0.0), 4),
+                }
+                for h in hits
+            ]
+            cases.append({"id": cid, "text": text, "gold": gold, "predictions": preds})
+            if g is None or not kn.askable[g]:
+                not_in_pack += 1
+                continue
+            gold_idx.append(g)
+            hits_idx.append([h.finding for h in hits])
+        if progress:
+            progress(f"{path.name} {start + len(chunk)}/{len(rows)}", (start + len(chunk)) / max(len(rows), 1))
+    seconds = time.perf_counter() - t0
+    summary = {
+        "file": path.name,
+        "n": len(gold_idx),
+        "gold_not_askable_or_unknown": not_in_pack,
+        **_score(hits_idx, gold_idx),
+        "ms_per_label": round(1000 * seconds / max(len(rows), 1), 2),
+    }
+    return summary, cases
+
+
+def lay_heldout_cases(kn: Knowledge) -> list[tuple[int, str]]:
+    """(finding, lay synonym) pairs whose words are not already a label or synonym of that finding."""
+    out = []
+    for j, f in enumerate(kn.findings):
+        if not kn.askable[j]:
+            continue
+        known = {phrase_key(p) for p in [f.label, *f.synonyms]}
+        for lay in f.lay_synonyms:
+            if phrase_key(lay) not in known:
+                out.append((j, lay))
+    return out
+
+
+def run_lay_heldout(
+    kn: Knowledge, encoder: TextEncoder, cache_dir: Path | None, progress: Progress | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    pairs = lay_heldout_cases(kn)
+    excluded = set(pairs)
+    index = FindingIndex.build(kn, encoder, cache_dir, exclude=excluded, progress=progress)
+    results = index.search([lay for _, lay in pairs], k=50)
+    cases = [
+        {
+            "id": f"lay-{n}",
+            "text": lay,
+            "gold": kn.finding_ids[j],
+            "predictions": [
+                {
+                    "id": kn.finding_ids[h.finding],
+                    "label": kn.findings[h.finding].label,
+                    "probability": round(max(h.score, 0.0), 4),
+                }
+                for h in hits
+            ],
+        }
+        for n, ((j, lay), hits) in enumerate(zip(pairs, results, strict=True))
+    ]
+    summary = {
+        "n": len(pairs),
+        "encoder": encoder.name,
+        **_score([[h.finding for h in hits] for hits in results], [j for j, _ in pairs]),
+    }
+    return summary, cases
+
+
+def vignette_text(case: dict) -> str:
+    """The patient's side of an AgentClinic OSCE case: what a patient could tell (history, symptoms, ROS)."""
+    osce = case.get("OSCE_Examination", case)
+    actor = osce.get("Patient_Actor", {}) if isinstance(osce, dict) else {}
+    parts: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str):
+            parts.append(v)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+
+    for key in ("History", "Symptoms", "Review_of_Systems"):
+        walk(actor.get(key))
+    return "\n".join(parts)
+
+
+def run_vignette_extraction(matcher: FindingMatcher, path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if not path.exists():
+        raise InputFileError(f"{path} does not exist; pass an AgentClinic .jsonl file")
+    cases: list[dict[str, Any]] = []
+    counts: Counter[str] = Counter()
+    errors = 0
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            if not line.strip():
+                continue
+            try:
+                text = vignette_text(json.loads(line))
+            except (json.JSONDecodeError, AttributeError) as exc:
+                errors += 1
+                cases.append({"id": f"line-{n + 1}", "gold": None, "predictions": [], "error": str(exc)})
+                continue
+            mentions = matcher.extract(text)
+            counts.update(m.status for m in mentions)
+            cases.append(
+                {
+                    "id": f"line-{n + 1}",
+                    "gold": None,
+                    "predictions": [],
+                    "findings": [{"id": m.finding_id, "status": m.status, "span": m.span} for m in mentions],
+                }
+            )
+    ok = [c for c in cases if "findings" in c]
+    per = [len(c["findings"]) for c in ok]
+    summary = {
+        "file": path.name,
+        "n": len(cases),
+        "errors": errors,
+        "findings": sum(per),
+        "mapped_to_pack_terms": sum(per),
+        "mean_findings_per_case": round(float(np.mean(per)), 2) if per else 0,
+        "cases_without_findings": sum(p == 0 for p in per),
+        "by_status": dict(counts),
+    }
+    return summary, cases

@@ -1,0 +1,109 @@
+"""Words to findings by meaning: an exact (FAISS inner-product) index over the embeddings of every askable
+finding's label, synonyms and lay synonyms, built once per pack set and encoder, cached on disk.
+
+Exact phrase matches (lexical) win; embedding retrieval answers what the exact matcher cannot (other
+languages, paraphrases, held-out lay words).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from codx.errors import EncoderError
+from codx.models.diagnosis.knowledge import Knowledge
+from codx.models.language.encoder import TextEncoder
+from codx.models.language.matcher import phrase_key
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class Hit:
+    finding: int  # index in Knowledge.findings
+    score: float  # cosine similarity of the best phrase of that finding
+    phrase: str
+
+
+def index_phrases(kn: Knowledge, exclude: set[tuple[int, str]] | None = None) -> tuple[list[str], np.ndarray]:
+    """(phrases, finding index per phrase) for every askable finding; `exclude` drops (finding, phrase) pairs
+    (the benchmark holds lay synonyms out this way)."""
+    phrases: list[str] = []
+    owners: list[int] = []
+    for j, f in enumerate(kn.findings):
+        if not kn.askable[j]:
+            continue
+        seen: set[tuple[str, ...]] = set()
+        for p in [f.label, *(f.synonyms or []), *([f.lay_label] if f.lay_label else []), *(f.lay_synonyms or [])]:
+            key = phrase_key(p)
+            if not key or key in seen or (exclude and (j, p) in exclude):
+                continue
+            seen.add(key)
+            phrases.append(p)
+            owners.append(j)
+    return phrases, np.asarray(owners, dtype=np.int64)
+
+
+class FindingIndex:
+    def __init__(
+        self, kn: Knowledge, encoder: TextEncoder, phrases: list[str], owners: np.ndarray, vectors: np.ndarray
+    ):
+        if vectors.shape != (len(phrases), encoder.dim):
+            raise EncoderError(f"index vectors have shape {vectors.shape}; rebuild the index")
+        self.kn, self.encoder, self.phrases, self.owners = kn, encoder, phrases, owners
+        self.index = faiss.IndexFlatIP(encoder.dim)
+        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
+    @classmethod
+    def build(
+        cls,
+        kn: Knowledge,
+        encoder: TextEncoder,
+        cache_dir: Path | None = None,
+        exclude: set[tuple[int, str]] | None = None,
+        progress: Progress | None = None,
+    ) -> FindingIndex:
+        phrases, owners = index_phrases(kn, exclude)
+        key = hashlib.sha256(("\n".join(phrases) + encoder.name).encode()).hexdigest()[:16]
+        folder = cache_dir / f"{encoder.name}-{key}" if cache_dir else None
+        if folder and (folder / "vectors.npy").exists():
+            try:
+                return cls(kn, encoder, phrases, owners, np.load(folder / "vectors.npy"))
+            except (OSError, ValueError, EncoderError):
+                pass  # corrupt cache: rebuild below
+        vectors = encoder.encode(phrases, kind="passage", progress=progress)
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+            np.save(folder / "vectors.tmp.npy", vectors)
+            (folder / "vectors.tmp.npy").replace(folder / "vectors.npy")
+            (folder / "meta.json").write_text(json.dumps({"encoder": encoder.name, "phrases": len(phrases)}))
+        return cls(kn, encoder, phrases, owners, vectors)
+
+    def search(self, queries: list[str], k: int = 5, pool: int = 50) -> list[list[Hit]]:
+        """Best k findings per query (one hit per finding, its best phrase)."""
+        if not queries:
+            return []
+        q = self.encoder.encode(queries, kind="query")
+        scores, ids = self.index.search(np.ascontiguousarray(q, dtype=np.float32), min(pool, len(self.phrases)))
+        out: list[list[Hit]] = []
+        for row_s, row_i in zip(scores, ids, strict=True):
+            hits: list[Hit] = []
+            seen: set[int] = set()
+            for s, i in zip(row_s, row_i, strict=True):
+                if i < 0:
+                    continue
+                j = int(self.owners[i])
+                if j in seen:
+                    continue
+                seen.add(j)
+                hits.append(Hit(j, float(s), self.phrases[i]))
+                if len(hits) == k:
+                    break
+            out.append(hits)
+        return out
