@@ -22,8 +22,9 @@ Matching. Greedy longest match: every phrase found (up to 8 words, never across 
 candidate; the longest win, then the earliest, and no two mentions overlap ("focal seizures" is one mention
 of Focal-onset seizure, not also a Seizure). A finding named twice is returned twice (see `observations`).
 
-Status. The text is cut into clauses at . ! ? ; and line breaks, at "but", "although", "though", "however",
-"except", "whereas", and into list items at commas and "and". A cue before the mention in its clause sets
+Status (decided by `polarity.token_statuses` with the English tables of polarity.py, which holds the rules of
+all six languages). The text is cut into clauses at . ! ? ; and line breaks, at "but", "although", "though",
+"however", "except", "whereas", and into list items at commas and "and". A cue before the mention in its clause sets
 the status: negation ("no", "not", "n't", "without", "denies", "never", "none", "free of", "negative for",
 ...) -> absent; uncertainty ("maybe", "might", "possibly", "perhaps", "probably", "not sure", "unsure",
 "I think", "I guess", "don't know", "could be", "rule out", ...) -> unsure. Uncertainty wins when it directly
@@ -43,13 +44,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from codx.errors import UnknownFindingError
 from codx.models.diagnosis.evidence import Observation, Status
 from codx.models.diagnosis.knowledge import Knowledge
+from codx.models.language.polarity import JOIN, WORD, Token, fold, plural, token_statuses, tokens
 
 #: Characters of a message that are read; the rest is ignored (`Extraction.truncated` says so).
 MAX_SCAN_CHARS = 20_000
@@ -95,129 +97,14 @@ def observations(mentions: Iterable[Mention]) -> list[Observation]:
     return [Observation(finding=f, status=s) for f, s in status.items()]
 
 
-# -- normalisation -------------------------------------------------------------------------------------------
-_WORD = re.compile(r"[^\W_]+")
-_STRONG = re.compile(r"[.!?;\n\r\u2028\u2029\u3002\uff01\uff1f\uff1b\u061f\u061b\u0964\u2026]")
-_COMMA = re.compile(r"[,\uff0c\u3001\u060c]")
-_JOIN = re.compile(r"(?:[^\S\r\n]|[-\u2010\u2011'\u2019/])*")
-JOIN, SOFT, COMMA, STRONG = 0, 1, 2, 3  # what separates two words: may a phrase span it, does a clause end
-
-
-def _fold(s: str) -> str:
-    """NFKC, lower case, accents removed."""
-    s = unicodedata.normalize("NFKC", s).lower()
-    if s.isascii():
-        return s
-    decomposed = unicodedata.normalize("NFKD", s)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
-
-
-def _plural(w: str) -> str:
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    if len(w) > 3 and w.endswith(("che", "she", "sse", "xe", "ze")):
-        w = w[:-1]
-    return w
-
-
+# -- normalisation (shared with polarity.py, whose tokens the status decision reads) -------------------------
 def phrase_key(phrase: str) -> tuple[str, ...]:
     """The normalised words a phrase is indexed under (see the module docstring)."""
-    return tuple(_plural(w) for w in _WORD.findall(_fold(phrase)))
+    return tuple(plural(w) for w in WORD.findall(fold(phrase)))
 
 
 def _is_acronym(phrase: str) -> bool:
     return " " not in phrase.strip() and sum(c.isupper() for c in phrase) >= 2
-
-
-class _Token(NamedTuple):
-    start: int
-    end: int
-    norm: str  # folded word (cues are looked up with this)
-    key: str  # folded word without plural (phrases are looked up with this)
-    case: str  # NFKC word, case kept (acronyms)
-    gap: int  # JOIN / SOFT / COMMA / STRONG: what separates it from the previous word
-
-
-def _tokens(text: str) -> list[_Token]:
-    out: list[_Token] = []
-    prev_end = 0
-    for m in _WORD.finditer(text):
-        s, e = m.span()
-        between = text[prev_end:s]
-        if _STRONG.search(between):
-            gap = STRONG
-        elif _COMMA.search(between):
-            gap = COMMA
-        elif _JOIN.fullmatch(between):
-            gap = JOIN
-        else:
-            gap = SOFT
-        word = m.group()
-        case = word if word.isascii() else unicodedata.normalize("NFKC", word)
-        norm = _fold(word)
-        out.append(_Token(s, e, norm, _plural(norm), case, gap))
-        prev_end = e
-    return out
-
-
-# -- cues ----------------------------------------------------------------------------------------------------
-CueKind = Literal["neg", "unsure", "affirm"]
-
-
-def _phrases(block: str) -> list[str]:
-    """Phrases separated by |, written in folded form (lower case, apostrophes as word breaks: "don t")."""
-    return [" ".join(p.split()) for p in block.split("|") if p.strip()]
-
-
-_CONTRACTED = "don doesn didn haven hasn hadn isn wasn aren weren won can couldn shouldn wouldn ain".split()
-_NEG = _phrases("""
-    no | not | without | denies | denied | deny | denying | never | none | nor | neither | nothing | free of |
-    negative for | absence of | ruled out | dont | doesnt | didnt | havent | hasnt | hadnt | isnt | wasnt | arent |
-    werent | cant | cannot | couldnt | aint | no longer | no sign of | no signs of
-""") + [f"{c} t" for c in _CONTRACTED]
-_UNSURE = _phrases("""
-    maybe | might | possibly | possible | perhaps | probably | unsure | uncertain | questionable | suspected |
-    not sure | not certain | no idea | i think | i guess | i believe | don t know | dont know | do not know |
-    don t think | dont think | do not think | could be | may be | may have | rule out | idk
-""")
-#: After the findings, ending their clause: "fever absent", "cough: none", "rash ruled out" ("cough yes" and
-#: "cough present" keep them present and out of a later list's negation).
-_POST = _phrases("absent | negative | no | none | denied | ruled out | not present | not seen | not found")
-_SUBJECTS = "i he she they we it there patient child kid son daughter baby".split()
-_VERBS = "have has had ve got get gets am m is s are re was were feel feels felt do does did".split()
-_AFFIRM = [f"{s} {v}" for s in _SUBJECTS for v in _VERBS]
-
-
-def _cue_table() -> dict[str, list[tuple[tuple[str, ...], CueKind]]]:
-    table: dict[str, list[tuple[tuple[str, ...], CueKind]]] = {}
-    for words, kind in (
-        *((w, "neg") for w in _NEG),
-        *((w, "unsure") for w in _UNSURE),
-        *((w, "affirm") for w in _AFFIRM),
-    ):
-        t = tuple(words.split())
-        table.setdefault(t[0], []).append((t, kind))  # type: ignore[arg-type]
-    for entries in table.values():
-        entries.sort(key=lambda e: -len(e[0]))
-    return table
-
-
-_CUES = _cue_table()
-_POST_CUES: dict[tuple[str, ...], Status] = {
-    **{tuple(p.split()): "absent" for p in _POST},
-    ("yes",): "present",
-    ("present",): "present",
-}
-_CLAUSE_WORDS = {"but", "although", "though", "however", "except", "whereas"}
-_LIST_WORDS = {"and"}
-#: Words that may sit between the findings of a list without ending a cue's scope.
-_FILLERS = set(
-    """a an the or nor and any some other also either neither no not none never without maybe possibly perhaps probably
-    really etc of my his her their sign signs symptom symptoms recent new much many more too yes absent
-    negative""".split()
-)
 
 
 class FindingMatcher:
@@ -237,7 +124,7 @@ class FindingMatcher:
             phrases = [(f.label, 0)] + [(p, 1) for p in (f.lay_label, *f.synonyms, *f.lay_synonyms) if p]
             for phrase, rank in phrases:
                 if _is_acronym(phrase):
-                    key = tuple(unicodedata.normalize("NFKC", w) for w in _WORD.findall(phrase))
+                    key = tuple(unicodedata.normalize("NFKC", w) for w in WORD.findall(phrase))
                     target = acr
                 else:
                     key = phrase_key(phrase)
@@ -288,9 +175,9 @@ class FindingMatcher:
         if not isinstance(text, str) or not text:
             return Extraction(mentions=[], truncated=False, scanned_chars=0)
         body = text[:MAX_SCAN_CHARS]
-        toks = _tokens(body)
+        toks = tokens(body)
         matches = self._matches(toks)
-        statuses = self._statuses(toks, matches)
+        statuses = token_statuses(toks, [(i, n) for i, n, _, _ in matches], "en", known=True)
         mentions = [
             Mention(
                 finding_id=fid,
@@ -304,7 +191,7 @@ class FindingMatcher:
         ]
         return Extraction(mentions=mentions, truncated=len(text) > MAX_SCAN_CHARS, scanned_chars=len(body))
 
-    def _matches(self, toks: list[_Token]) -> list[tuple[int, int, str, float]]:
+    def _matches(self, toks: list[Token]) -> list[tuple[int, int, str, float]]:
         """Non-overlapping (first token, number of tokens, finding id, confidence), longest first, in text order."""
         n = len(toks)
         run_end = [n] * (n + 1)  # first token after i that a phrase starting at i cannot reach
@@ -333,83 +220,6 @@ class FindingMatcher:
                 chosen.append(c)
         chosen.sort()
         return chosen
-
-    def _statuses(self, toks: list[_Token], matches: list[tuple[int, int, str, float]]) -> list[Status]:
-        """The status of each match, from the cues of its clause (see the module docstring)."""
-        # units: ("m", match number) or ("t", token index); segments end at clause and list boundaries
-        segments: list[tuple[bool, list[tuple[str, int]]]] = []  # (starts a new clause, units)
-        units: list[tuple[str, int]] = []
-        reset = True
-        starts = {m[0]: k for k, m in enumerate(matches)}
-        i = 0
-
-        def close(new_reset: bool) -> None:
-            nonlocal units, reset
-            if units:
-                segments.append((reset, units))
-                units, reset = [], new_reset
-            else:
-                reset = reset or new_reset
-
-        while i < len(toks):
-            gap = toks[i].gap if i else STRONG
-            if gap in (STRONG, COMMA):
-                close(gap == STRONG)
-            if i in starts:
-                k = starts[i]
-                units.append(("m", k))
-                i += matches[k][1]
-                continue
-            word = toks[i].norm
-            if word in _CLAUSE_WORDS or word in _LIST_WORDS:
-                close(word in _CLAUSE_WORDS)
-            else:
-                units.append(("t", i))
-            i += 1
-        close(True)
-
-        status: list[Status] = ["present"] * len(matches)
-        state: Status | None = None
-        pending: list[int] = []  # matches since the last cue, which a cue after them may negate
-        for new_clause, seg in segments:
-            has_match = any(kind == "m" for kind, _ in seg)
-            listish = has_match and all(kind == "m" or toks[x].norm in _FILLERS for kind, x in seg)
-            if new_clause or not listish:
-                state, pending = None, []
-            last_cue: tuple[int, str] | None = None  # (unit position after the cue, its kind)
-            u = 0
-            while u < len(seg):
-                kind, x = seg[u]
-                if kind == "m":
-                    status[x] = state or "present"
-                    pending.append(x)
-                    u += 1
-                    continue
-                post = _post_cue(toks, seg, u) if pending and len(seg) - u <= 2 else None
-                if post:
-                    for k in pending:
-                        status[k] = post[1]
-                    pending = []
-                    u += post[0]
-                    continue
-                cue = _cue(toks, seg, u)
-                if cue is None:
-                    u += 1
-                    continue
-                size, ckind = cue
-                if ckind == "affirm":
-                    if state == "absent":
-                        state = None
-                elif ckind == "neg":
-                    if last_cue != (u, "unsure"):
-                        state = "absent"
-                    pending = []
-                else:
-                    state = "unsure"
-                    pending = []
-                last_cue = (u + size, ckind)
-                u += size
-        return status
 
     # -- ids -----------------------------------------------------------------------------------------------
     def direct_ids(self, text: str) -> DirectIds:
@@ -449,32 +259,6 @@ class FindingMatcher:
                 )
             )
         return DirectIds(mentions, problems)
-
-
-def _cue(toks: list[_Token], seg: list[tuple[str, int]], u: int) -> tuple[int, CueKind] | None:
-    """The longest cue starting at unit u of the segment: (number of words, kind)."""
-    for words, kind in _CUES.get(toks[seg[u][1]].norm, ()):
-        if _words_at(toks, seg, u, words):
-            return len(words), kind
-    return None
-
-
-def _post_cue(toks: list[_Token], seg: list[tuple[str, int]], u: int) -> tuple[int, Status] | None:
-    """A cue that starts at unit u and ends the segment, setting the findings before it: (words, status)."""
-    for words, status in _POST_CUES.items():
-        if len(seg) - u == len(words) and _words_at(toks, seg, u, words):
-            return len(words), status
-    return None
-
-
-def _words_at(toks: list[_Token], seg: list[tuple[str, int]], u: int, words: tuple[str, ...]) -> bool:
-    if u + len(words) > len(seg):
-        return False
-    for k, w in enumerate(words):
-        kind, t = seg[u + k]
-        if kind != "t" or toks[t].norm != w or (k and toks[t].gap not in (JOIN, SOFT)):
-            return False
-    return True
 
 
 _ID_TOKEN = re.compile(r"[^\s,;]+")

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+from support.clinic import clinic_pack
+
+from codx.bench.understanding import lay_heldout_cases, read_translations, run_lay_heldout, run_translations
+from codx.errors import InputFileError
+from codx.models.diagnosis.model import DiagnosisModel, ModelCard
+from codx.models.diagnosis.params import DiagnosisParams
+from codx.models.language.encoder import MiniLMEncoder
+from codx.models.language.retrieval import FindingIndex
+
+
+@pytest.fixture(scope="module")
+def kn():
+    card = ModelCard(name="clinic", packs=[], params=DiagnosisParams(related_weight=0.0), training_data="t")
+    return DiagnosisModel([clinic_pack()], card).knowledge
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return MiniLMEncoder()
+
+
+def test_paraphrases_find_their_finding(kn, encoder, tmp_path):
+    index = FindingIndex.build(kn, encoder, tmp_path)
+    hits = index.search(["I feel very hot, high temperature", "my head hurts", "sneezing a lot"], k=3)
+    assert [kn.finding_ids[h[0].finding] for h in hits] == ["C:fever", "C:headache", "C:sneezing"]
+    assert all(h[0].score > h[1].score for h in hits)
+
+
+def test_index_is_cached_and_reused(kn, encoder, tmp_path):
+    FindingIndex.build(kn, encoder, tmp_path)
+    (cached,) = list(tmp_path.glob("*/vectors.npy"))
+
+    class Refuses:
+        name, dim = encoder.name, encoder.dim
+
+        def encode(self, texts, kind="query", batch_size=64, progress=None):
+            if kind == "passage":
+                raise AssertionError("the cached vectors must be used")
+            return encoder.encode(texts, kind)
+
+    again = FindingIndex.build(kn, Refuses(), tmp_path)
+    assert np.allclose(np.load(cached)[:1], encoder.encode([again.phrases[0]], "passage"), atol=1e-5)
+
+
+def test_held_out_lay_words_are_not_in_the_index(kn, encoder, tmp_path):
+    pairs = lay_heldout_cases(kn)
+    assert (kn.finding_index["C:rhinorrhea"], "Runny nose") in pairs
+    summary, cases = run_lay_heldout(kn, encoder, tmp_path)
+    assert summary["n"] == len(pairs) == len(cases)
+    assert 0.0 <= summary["top1"] <= summary["top5"] <= 1.0
+    assert all(c["predictions"] for c in cases)
+
+
+def test_translations_file_is_scored_and_bad_files_are_named(kn, encoder, tmp_path):
+    tsv = tmp_path / "hp-xx.babelon.tsv"
+    tsv.write_text(
+        "subject_id\tpredicate_id\ttranslation_value\nC:fever\trdfs:label\tfever high\n"
+        "C:cough\trdfs:label\tcoughing\nNO:1\trdfs:label\tnothing\n",
+        encoding="utf-8",
+    )
+    index = FindingIndex.build(kn, encoder, tmp_path)
+    summary, cases = run_translations(kn, index, tsv)
+    assert summary["n"] == 2 and summary["gold_not_askable_or_unknown"] == 1 and summary["top1"] == 1.0
+    assert len(cases) == 3
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a\tb\n1\t2\n")
+    with pytest.raises(InputFileError, match="subject_id"):
+        read_translations(bad)
