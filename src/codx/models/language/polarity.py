@@ -117,21 +117,24 @@ def plural(w: str) -> str:
     return w
 
 
+def _gap(between: str, strong: re.Pattern[str], hard_comma: bool = False) -> int:
+    """What separates two words: a clause break, a (Chinese full-width) comma, a joiner, or a space."""
+    if strong.search(between):
+        return STRONG
+    if hard_comma and _ZH_HARD_COMMA.search(between):
+        return HARD_COMMA
+    if _COMMA.search(between):
+        return COMMA
+    return JOIN if _JOIN.fullmatch(between) else SOFT
+
+
 def tokens(text: str) -> list[Token]:
     """English words (the finding matcher's tokens): runs of letters and digits."""
     out: list[Token] = []
     prev_end = 0
     for m in WORD.finditer(text):
         s, e = m.span()
-        between = text[prev_end:s]
-        if _STRONG.search(between):
-            gap = STRONG
-        elif _COMMA.search(between):
-            gap = COMMA
-        elif _JOIN.fullmatch(between):
-            gap = JOIN
-        else:
-            gap = SOFT
+        gap = _gap(text[prev_end:s], _STRONG)
         word = m.group()
         case = word if word.isascii() else unicodedata.normalize("NFKC", word)
         norm = fold(word)
@@ -188,16 +191,8 @@ def lang_tokens(text: str, language: str) -> list[Token]:
             gap = JOIN
         elif prev_digit and digit and between in (".", ","):
             gap = JOIN  # 38.5 / 38,5
-        elif _STRONG_ANY.search(between):
-            gap = STRONG
-        elif language == "zh" and _ZH_HARD_COMMA.search(between):
-            gap = HARD_COMMA
-        elif _COMMA.search(between):
-            gap = COMMA
-        elif _JOIN.fullmatch(between):
-            gap = JOIN
         else:
-            gap = SOFT
+            gap = _gap(between, _STRONG_ANY, hard_comma=language == "zh")
         norm = _fold_word(word, language)
         out.append(Token(s, e, norm, norm, word, gap))
         prev_end = e
