@@ -169,6 +169,7 @@ def run_vignette_extraction(matcher: FindingMatcher, path: Path) -> tuple[dict[s
         raise InputFileError(f"{path} does not exist; pass an AgentClinic .jsonl file")
     cases: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
+    times: list[float] = []
     errors = 0
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh):
@@ -180,7 +181,9 @@ def run_vignette_extraction(matcher: FindingMatcher, path: Path) -> tuple[dict[s
                 errors += 1
                 cases.append({"id": f"line-{n + 1}", "gold": None, "predictions": [], "error": str(exc)})
                 continue
+            t0 = time.perf_counter()
             mentions = matcher.extract(text)
+            times.append(time.perf_counter() - t0)
             counts.update(m.status for m in mentions)
             cases.append(
                 {
@@ -201,5 +204,7 @@ def run_vignette_extraction(matcher: FindingMatcher, path: Path) -> tuple[dict[s
         "mean_findings_per_case": round(float(np.mean(per)), 2) if per else 0,
         "cases_without_findings": sum(p == 0 for p in per),
         "by_status": dict(counts),
+        "ms_per_case_median": round(1000 * float(np.median(times)), 3) if times else None,
+        "ms_per_case_p95": round(1000 * float(np.percentile(times, 95)), 3) if times else None,
     }
     return summary, cases
