@@ -68,3 +68,32 @@ def test_translations_file_is_scored_and_bad_files_are_named(kn, encoder, tmp_pa
     bad.write_text("a\tb\n1\t2\n")
     with pytest.raises(InputFileError, match="subject_id"):
         read_translations(bad)
+
+
+def test_vignette_extraction_counts_findings_and_reports_bad_lines(kn, tmp_path):
+    import json
+
+    from codx.bench.understanding import run_vignette_extraction
+    from codx.models.language.matcher import FindingMatcher
+
+    case = {
+        "OSCE_Examination": {
+            "Patient_Actor": {
+                "History": "Two days of fever and a sore throat.",
+                "Symptoms": {"Primary_Symptom": "Sore throat", "Secondary_Symptoms": ["Headache"]},
+                "Review_of_Systems": "Denies cough or runny nose.",
+            }
+        }
+    }
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps(case) + "\n{broken\n", encoding="utf-8")
+    summary, cases = run_vignette_extraction(FindingMatcher(kn), path)
+    assert summary["n"] == 2 and summary["errors"] == 1
+    found = {(f["id"], f["status"]) for f in cases[0]["findings"]}
+    assert {
+        ("C:fever", "present"),
+        ("C:headache", "present"),
+        ("C:cough", "absent"),
+        ("C:rhinorrhea", "absent"),
+    } <= found
+    assert summary["ms_per_case_median"] is not None
