@@ -226,3 +226,16 @@ def test_the_patient_is_answered_in_their_language(graph_factory, consult_ctx, t
     q = pending_question(g, thread)
     assert q["options"] == text_in(lang, "options")
     assert q["question"] == text_in(lang, "question", label=q["label"])
+
+
+def test_patients_are_asked_only_in_plain_words(consult_ctx, clinic_model):
+    from codx.models.diagnosis.evidence import CaseEvidence, Observation
+
+    kn = clinic_model.knowledge
+    step = clinic_model.step(
+        CaseEvidence(observations=[Observation(finding="C:sore_throat", status="present")]),
+        0,
+        consult_ctx.rule,
+        lay_only=True,
+    )
+    assert step.questions and all(kn.findings[q.finding].lay_label for q in step.questions)

@@ -7,14 +7,14 @@ from codx.models.packs.schema import Annotation, Disease, Finding, Pack, PackMet
 FINDINGS = {
     "C:root": ("Clinical finding", None),
     "C:fever": ("Fever", "High temperature"),
-    "C:cough": ("Cough", None),
-    "C:headache": ("Headache", None),
+    "C:cough": ("Cough", "Cough"),
+    "C:headache": ("Headache", "Headache"),
     "C:rhinorrhea": ("Rhinorrhea", "Runny nose"),
-    "C:sore_throat": ("Sore throat", None),
+    "C:sore_throat": ("Sore throat", "Sore throat"),
     "C:myalgia": ("Myalgia", "Muscle aches"),
     "C:photophobia": ("Photophobia", "Light sensitivity"),
-    "C:nausea": ("Nausea", None),
-    "C:sneezing": ("Sneezing", None),
+    "C:nausea": ("Nausea", "Nausea"),
+    "C:sneezing": ("Sneezing", "Sneezing"),
 }
 DISEASES = {
     "X:flu": ("Influenza", {"C:fever": 0.9, "C:cough": 0.8, "C:myalgia": 0.8, "C:headache": 0.6, "C:sore_throat": 0.4}),

@@ -21,7 +21,8 @@ def update(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
         return {"notices": [str(exc)], "packs": list(ctx.default_packs)}
     kn = model.knowledge
     obs = [Observation(finding=f["id"], status=f["status"]) for f in state.get("findings", [])]
-    step = model.step(CaseEvidence(observations=obs), len(state.get("asked", [])), ctx.rule)
+    patient = state.get("mode", "patient") == "patient"
+    step = model.step(CaseEvidence(observations=obs), len(state.get("asked", [])), ctx.rule, lay_only=patient)
     top = [
         {"id": kn.disease_ids[i], "label": kn.diseases[i].name, "probability": round(p, 6)}
         for i, p in step.ranking.top(TOP_K)

@@ -73,10 +73,17 @@ def _expected_entropy(p: np.ndarray, plogp: np.ndarray, lik: np.ndarray) -> tupl
 
 
 def rank_questions(
-    kn: Knowledge, ev: NormalisedEvidence, ranking: Ranking, limit: int = 5, top_k: int = 200, mass: float = 0.999
+    kn: Knowledge,
+    ev: NormalisedEvidence,
+    ranking: Ranking,
+    limit: int = 5,
+    top_k: int = 200,
+    mass: float = 0.999,
+    askable: np.ndarray | None = None,
 ) -> list[Question]:
     """Best questions first. Diseases beyond `mass` of the posterior (at most `top_k`, at least 20) are
-    pooled into the background pseudo-disease: they cannot change which question is best."""
+    pooled into the background pseudo-disease: they cannot change which question is best. `askable`
+    narrows the findings that may be asked (patients are asked only what has a lay label)."""
     prm = kn.params
     cum = np.cumsum(ranking.probabilities[ranking.order[:top_k]])
     k = int(np.searchsorted(cum, mass)) + 1
@@ -86,7 +93,7 @@ def rank_questions(
     # candidate findings: askable, unanswered, and shown by at least one top disease
     cand_mask = np.zeros(kn.n_findings, dtype=bool)
     cand_mask[kn.F_by_disease.rows[_gather(kn.F_by_disease, top)[1]]] = True
-    cand_mask &= kn.askable
+    cand_mask &= kn.askable if askable is None else askable
     if ev.answered:
         cand_mask[np.fromiter(ev.answered, dtype=np.int64)] = False
     cand = np.flatnonzero(cand_mask)

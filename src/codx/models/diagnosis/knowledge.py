@@ -86,6 +86,7 @@ class Knowledge:
             [self.group_index.get(f.group, -1) if f.group else -1 for f in self.findings], dtype=np.int32
         )
         self.askable = np.array([f.askable for f in self.findings], dtype=bool)
+        self.lay_askable = self.askable & np.array([bool(f.lay_label) for f in self.findings], dtype=bool)
         self.n_diseases, self.n_findings = len(self.diseases), len(self.findings)
         self._build_hierarchy(parents)
         self._build_priors(packs, pack_weights or {})

@@ -90,13 +90,22 @@ class DiagnosisModel:
         ev = evidence if isinstance(evidence, NormalisedEvidence) else self.normalise(evidence)
         return rank(self.knowledge, ev)
 
-    def step(self, evidence: CaseEvidence | NormalisedEvidence, questions_asked: int, rule: StopRule) -> StepResult:
-        """One Chain-of-Diagnosis turn: update, rank questions, decide."""
+    def step(
+        self,
+        evidence: CaseEvidence | NormalisedEvidence,
+        questions_asked: int,
+        rule: StopRule,
+        lay_only: bool = False,
+    ) -> StepResult:
+        """One Chain-of-Diagnosis turn: update, rank questions, decide. With `lay_only`, questions are chosen
+        among findings a patient can understand (those with a lay label), when the packs have any."""
         ev = evidence if isinstance(evidence, NormalisedEvidence) else self.normalise(evidence)
         ranking = rank(self.knowledge, ev)
         top_p = float(ranking.probabilities[ranking.order[0]])
         done = top_p >= rule.tau or questions_asked >= rule.max_questions
-        questions = [] if done else rank_questions(self.knowledge, ev, ranking)
+        kn = self.knowledge
+        allowed = kn.lay_askable if lay_only and kn.lay_askable.any() else None
+        questions = [] if done else rank_questions(kn, ev, ranking, askable=allowed)
         best = questions[0].gain if questions else None
         return StepResult(
             ranking=ranking,

@@ -73,7 +73,7 @@ class Disease(_Strict):
 class Finding(_Strict):
     id: str = Field(pattern=_ID_PATTERN)
     label: str = Field(min_length=1)
-    lay_label: str | None = None
+    lay_label: str | None = Field(None, description="Plain words; patients are asked only findings that have one.")
     synonyms: list[str] = []
     lay_synonyms: list[str] = []
     labels: dict[str, str] = Field({}, description="Label per language code.")
