@@ -51,7 +51,8 @@ from pydantic import BaseModel, ConfigDict
 from codx.errors import UnknownFindingError
 from codx.models.diagnosis.evidence import Observation, Status
 from codx.models.diagnosis.knowledge import Knowledge
-from codx.models.language.polarity import JOIN, WORD, Token, fold, plural, token_statuses, tokens
+from codx.models.language.polarity import token_statuses
+from codx.models.language.words import JOIN, WORD, Token, fold, plural, tokens
 
 #: Characters of a message that are read; the rest is ignored (`Extraction.truncated` says so).
 MAX_SCAN_CHARS = 20_000
