@@ -9,6 +9,7 @@ from codx.agent.safety import RedFlag, emergency_message
 from codx.models.diagnosis.evidence import CaseEvidence, Observation
 from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.diagnosis.posterior import finding_contributions
+from codx.models.diagnosis.scoring import labelled_top
 
 REASONED = 3  # candidates whose reasoning is spelled out
 SHOWN = 10
@@ -44,9 +45,7 @@ def build_report(model: DiagnosisModel, state: dict, tau: float, emergency_numbe
         "symptoms": {
             s: [f["label"] or f["id"] for f in findings if f["status"] == s] for s in ("present", "absent", "unsure")
         },
-        "candidates": [
-            {"id": kn.disease_ids[i], "label": kn.diseases[i].name, "probability": round(p, 4)} for i, p in top
-        ],
+        "candidates": labelled_top(kn, ranking, SHOWN),
         "reasoning": reasoning,
         "decision": decision,
         "questions_asked": len(state.get("asked", [])),

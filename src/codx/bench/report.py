@@ -15,24 +15,14 @@ from rich.table import Table
 
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.diagnosis.posterior import Ranking
-from codx.models.diagnosis.scoring import GoldRank
+from codx.models.diagnosis.scoring import GoldRank, labelled_top
 
 TOP_N = 50
 
 
 def predictions(kn: Knowledge, ranking: Ranking, mask: np.ndarray | None = None, k: int = TOP_N) -> list[dict]:
-    """Top-k diseases best first; with a mask, probabilities are renormalised over the allowed diseases."""
-    prob = ranking.probabilities
-    order = ranking.order
-    if mask is not None:
-        prob = np.where(mask, prob, 0.0)
-        total = prob.sum()
-        prob = prob / total if total > 0 else prob
-        order = order[mask[order]]
-    return [
-        {"id": kn.disease_ids[i], "label": kn.diseases[i].name, "probability": round(float(prob[i]), 6)}
-        for i in order[:k]
-    ]
+    """The top-50 predictions of DESIGN section 4."""
+    return labelled_top(kn, ranking, k, mask)
 
 
 def ranking_summary(ranks: Sequence[GoldRank], prefix: str = "") -> dict[str, float | int]:

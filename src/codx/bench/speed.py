@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from codx.bench.report import machine
+from codx.bench.report import machine, predictions
 from codx.models.diagnosis.evidence import CaseEvidence, Observation
 from codx.models.diagnosis.inquiry import rank_questions
 from codx.models.diagnosis.model import DiagnosisModel
@@ -60,14 +60,7 @@ def run_speed(
                 "step_ms": round(step_t[-1] * 1000, 3),
                 "n_findings": len(c.initial) + len(c.answers),
                 "best_question": kn.finding_ids[qs[0].finding] if qs and qs[0].finding >= 0 else None,
-                "predictions": [
-                    {
-                        "id": kn.disease_ids[i],
-                        "label": kn.diseases[i].name,
-                        "probability": round(float(ranking.probabilities[i]), 6),
-                    }
-                    for i in ranking.order[:5]
-                ],
+                "predictions": predictions(kn, ranking, k=5),
             }
         )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -8,6 +8,7 @@ from codx.agent.context import ConsultContext
 from codx.agent.state import ConsultState
 from codx.errors import CodxError
 from codx.models.diagnosis.evidence import CaseEvidence, Observation
+from codx.models.diagnosis.scoring import labelled_top
 
 TOP_K = 10
 
@@ -23,10 +24,7 @@ def update(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     obs = [Observation(finding=f["id"], status=f["status"]) for f in state.get("findings", [])]
     patient = state.get("mode", "patient") == "patient"
     step = model.step(CaseEvidence(observations=obs), len(state.get("asked", [])), ctx.rule, lay_only=patient)
-    top = [
-        {"id": kn.disease_ids[i], "label": kn.diseases[i].name, "probability": round(p, 6)}
-        for i, p in step.ranking.top(TOP_K)
-    ]
+    top = labelled_top(kn, step.ranking, TOP_K)
     questions = []
     for q in step.questions:
         if q.finding >= 0:

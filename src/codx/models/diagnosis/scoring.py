@@ -40,3 +40,19 @@ def gold_rank(kn: Knowledge, ranking: Ranking, gold: str, mask: np.ndarray | Non
     if g is None or (mask is not None and not mask[g]):
         return None
     return rank_of(ranking.log_scores if mask is None else np.where(mask, ranking.log_scores, -np.inf), g)
+
+
+def labelled_top(kn: Knowledge, ranking: Ranking, k: int, mask: np.ndarray | None = None) -> list[dict]:
+    """Top-k diseases best first as {id, label, probability}; with a mask, probabilities are renormalised over
+    the allowed diseases. The one shape shared by benchmark JSON, the agent's state and its report."""
+    prob = ranking.probabilities
+    order = ranking.order
+    if mask is not None:
+        prob = np.where(mask, prob, 0.0)
+        total = prob.sum()
+        prob = prob / total if total > 0 else prob
+        order = order[mask[order]]
+    return [
+        {"id": kn.disease_ids[i], "label": kn.diseases[i].name, "probability": round(float(prob[i]), 6)}
+        for i in order[:k]
+    ]
