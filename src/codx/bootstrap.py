@@ -14,7 +14,11 @@ from codx.agent.context import ConsultContext
 from codx.errors import ModelNotTrainedError
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.model import DiagnosisModel
+from codx.models.diagnosis.knowledge import Knowledge
+from codx.models.language.encoder import MiniLMEncoder, ensure_e5
+from codx.models.language.extract import FindingExtractor
 from codx.models.language.matcher import FindingMatcher
+from codx.models.language.retrieval import FindingIndex
 from codx.models.packs.registry import get_pack
 from codx.settings import Settings
 from codx.tools.registry import ToolContext, load_tools
@@ -49,10 +53,31 @@ def ensure_model(
     return model
 
 
+def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None = None) -> FindingExtractor:
+    """The hybrid reader of one pack set: exact matchers per language, and (with `semantic_matching`) the
+    English and multilingual indexes over the lay-labelled findings, built now so no patient waits later."""
+    matchers: dict[str, FindingMatcher] = {}
+    indexes: dict[str, FindingIndex] = {}
+    lock = threading.Lock()
+
+    def matcher_for(language: str) -> FindingMatcher:
+        with lock:
+            if language not in matchers:
+                matchers[language] = FindingMatcher(kn, language=language)
+            return matchers[language]
+
+    if settings.semantic_matching:
+        cache = settings.data_dir / "indexes"
+        indexes["en"] = FindingIndex.build(kn, MiniLMEncoder(), cache, progress=progress, lay_only=True)
+        indexes["*"] = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress), cache, progress, lay_only=True)
+    matcher_for("en")
+    return FindingExtractor(kn, matcher_for, lambda language: indexes.get(language) or indexes.get("*"))
+
+
 def make_consult_context(settings: Settings, progress: Progress | None = None) -> ConsultContext:
-    """Models, matchers and tools for consultations, each built once per process and shared by threads."""
+    """Models, extractors and tools for consultations, each built once per process and shared by threads."""
     models: dict[tuple[str, ...], DiagnosisModel] = {}
-    matchers: dict[tuple[str, ...], FindingMatcher] = {}
+    extractors: dict[tuple[str, ...], FindingExtractor] = {}
     lock = threading.Lock()
 
     def model_for(packs: tuple[str, ...]) -> DiagnosisModel:
@@ -61,21 +86,21 @@ def make_consult_context(settings: Settings, progress: Progress | None = None) -
                 models[packs] = ensure_model(settings, list(packs), progress=progress)
             return models[packs]
 
-    def matcher_for(packs: tuple[str, ...]) -> FindingMatcher:
+    def extractor_for(packs: tuple[str, ...]) -> FindingExtractor:
         model = model_for(packs)
         with lock:
-            if packs not in matchers:
-                matchers[packs] = FindingMatcher(model.knowledge)
-            return matchers[packs]
+            if packs not in extractors:
+                extractors[packs] = make_extractor(settings, model.knowledge, progress)
+            return extractors[packs]
 
     default = tuple(settings.packs)
     loaded = load_tools(ToolContext.for_data_dir(settings.data_dir, model_for(default)))
     for problem in loaded.problems:
         log.warning("tool plug-in skipped: %s", problem)
-    matcher_for(default)  # build before the first message arrives
+    extractor_for(default)  # build before the first message arrives
     return ConsultContext(
         model_for=model_for,
-        matcher_for=matcher_for,
+        extractor_for=extractor_for,
         rule=StopRule(tau=settings.tau, max_questions=settings.max_questions, min_gain=settings.min_gain),
         emergency_number=settings.emergency_number,
         default_packs=default,

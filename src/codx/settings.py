@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     )
     emergency_number: str = Field("112", min_length=2, max_length=20, description="Number red flags tell to call.")
     packs: list[str] = Field(["hpo"], min_length=1, description="Packs a consultation consults by default.")
+    semantic_matching: bool = Field(
+        True,
+        description="Also read words by meaning (embedding indexes; built once, minutes, cached in data_dir). "
+        "Off: exact phrases only.",
+    )
     mode: Literal["patient", "doctor"] = "patient"
     language: str = Field("en", pattern=r"^[a-z]{2}$")
 

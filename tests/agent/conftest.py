@@ -14,7 +14,9 @@ from codx.agent.persistence import open_checkpointer
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.model import DiagnosisModel, ModelCard
 from codx.models.diagnosis.params import DiagnosisParams
+from codx.models.language.extract import FindingExtractor
 from codx.models.language.matcher import FindingMatcher
+from codx.models.language.words import LANGUAGES
 from codx.tools.registry import ToolContext, load_tools
 
 
@@ -26,11 +28,13 @@ def clinic_model() -> DiagnosisModel:
 
 @pytest.fixture(scope="session")
 def consult_ctx(clinic_model: DiagnosisModel, tmp_path_factory: pytest.TempPathFactory) -> ConsultContext:
-    matcher = FindingMatcher(clinic_model.knowledge)
+    kn = clinic_model.knowledge
+    matchers = {lang: FindingMatcher(kn, language=lang) for lang in LANGUAGES}
+    extractor = FindingExtractor(kn, lambda language: matchers.get(language, matchers["en"]))
     tools = load_tools(ToolContext(workdir=tmp_path_factory.mktemp("tools"), model=clinic_model)).tools
     return ConsultContext(
         model_for=lambda packs: clinic_model,
-        matcher_for=lambda packs: matcher,
+        extractor_for=lambda packs: extractor,
         rule=StopRule(tau=0.8, max_questions=6, min_gain=0.01),
         emergency_number="112",
         default_packs=("clinic",),

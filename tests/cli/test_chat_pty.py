@@ -40,6 +40,7 @@ def spawn(data: Path, *args: str) -> pexpect.spawn:
     env = {
         **os.environ,
         "CODX_DATA_DIR": str(data),
+        "CODX_SEMANTIC_MATCHING": "false",
         "CODX_PACKS": '["clinic"]',
         "CODX_TAU": "0.9",
         "NO_COLOR": "1",
@@ -85,7 +86,13 @@ def test_chat_killed_mid_question_resumes_without_losing_an_answer(data_dir: Pat
 
     trail = subprocess.run(
         [sys.executable, "-m", "codx.cli.main", "history", thread],
-        env={**os.environ, "CODX_DATA_DIR": str(data_dir), "NO_COLOR": "1", "COLUMNS": "200"},
+        env={
+            **os.environ,
+            "CODX_DATA_DIR": str(data_dir),
+            "CODX_SEMANTIC_MATCHING": "false",
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+        },
         capture_output=True,
         text=True,
         timeout=60,

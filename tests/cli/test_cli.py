@@ -15,7 +15,7 @@ from codx.cli.main import cli
 @pytest.fixture
 def run(tmp_path):
     runner = CliRunner()
-    env = {"CODX_DATA_DIR": str(tmp_path / "data")}
+    env = {"CODX_DATA_DIR": str(tmp_path / "data"), "CODX_SEMANTIC_MATCHING": "false"}
 
     def invoke(*args: str):
         return runner.invoke(cli, list(args), env=env, catch_exceptions=False)

@@ -9,7 +9,7 @@ from langchain_core.tools import BaseTool
 
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.model import DiagnosisModel
-from codx.models.language.matcher import FindingMatcher
+from codx.models.language.extract import FindingExtractor
 
 #: Longest patient message read, in characters; longer input is cut with a notice, never rejected.
 MAX_MESSAGE_CHARS = 5000
@@ -20,7 +20,7 @@ class ConsultContext:
     """Built once per process at the entry point (CLI, app) from Settings and shared by all threads."""
 
     model_for: Callable[[tuple[str, ...]], DiagnosisModel]  # packs -> trained model (cached by the caller)
-    matcher_for: Callable[[tuple[str, ...]], FindingMatcher]
+    extractor_for: Callable[[tuple[str, ...]], FindingExtractor]
     rule: StopRule
     emergency_number: str
     default_packs: tuple[str, ...] = ("hpo",)

@@ -183,8 +183,8 @@ def test_registry_get_pack(tiny_pack, tmp_path):
         get_pack(packs_dir, "hpo", build_missing=False)
     save_pack(tiny_pack, packs_dir / "tiny")
     assert_same_pack(tiny_pack, get_pack(packs_dir, "tiny"))
-    assert available(packs_dir) == ["hpo", "tiny"]
-    assert available(tmp_path / "missing") == ["hpo"]
+    assert available(packs_dir) == ["common", "hpo", "tiny"]
+    assert available(tmp_path / "missing") == ["common", "hpo"]
 
 
 # ---- validate -------------------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ def understand(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     if pending and pending.get("finding"):
         answer = parse_answer(text) or "unsure"  # free text that does not answer leaves it open as "not sure"
         findings.append(_record(pending["finding"], pending.get("label", ""), answer, "answer", text, turn))
-    matcher = ctx.matcher_for(packs)
-    for m in matcher.extract(text):
+    extractor = ctx.extractor_for(packs)
+    for m in extractor.extract(text, language):
         findings.append(
             _record(
                 m.finding_id,
@@ -52,7 +52,7 @@ def understand(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
             )
         )
     if mode == "doctor":
-        direct, problems = matcher.direct_ids(text)
+        direct, problems = extractor.direct_ids(text)
         notices += problems
         for m in direct:
             findings.append(

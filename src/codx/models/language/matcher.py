@@ -52,7 +52,7 @@ from codx.errors import UnknownFindingError
 from codx.models.diagnosis.evidence import Observation, Status
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.language.polarity import token_statuses
-from codx.models.language.words import JOIN, WORD, Token, fold, plural, tokens
+from codx.models.language.words import JOIN, WORD, Token, fold, lang_tokens, plural, tokens
 
 #: Characters of a message that are read; the rest is ignored (`Extraction.truncated` says so).
 MAX_SCAN_CHARS = 20_000
@@ -113,24 +113,29 @@ class FindingMatcher:
 
     Immutable once built, so one instance can serve many threads."""
 
-    def __init__(self, kn: Knowledge, askable_only: bool = True, min_chars: int = 3):
+    def __init__(self, kn: Knowledge, askable_only: bool = True, min_chars: int = 3, language: str = "en"):
         self.kn = kn
         self.askable_only = askable_only
-        self.min_chars = min_chars
+        self.min_chars = min_chars if language not in _CHARACTER_SCRIPTS else 1
+        self.language = language
+        self.max_words = MAX_PHRASE_WORDS * (3 if language in _CHARACTER_SCRIPTS else 1)
+        min_chars = self.min_chars
         cands: dict[tuple[str, ...], dict[int, int]] = {}  # key -> finding index -> best rank (0 label, 1 other)
         acr: dict[tuple[str, ...], dict[int, int]] = {}
         for j, f in enumerate(kn.findings):
             if askable_only and not f.askable:
                 continue
             phrases = [(f.label, 0)] + [(p, 1) for p in (f.lay_label, *f.synonyms, *f.lay_synonyms) if p]
+            if language != "en" and f.labels.get(language):
+                phrases.append((f.labels[language], 0))
             for phrase, rank in phrases:
                 if _is_acronym(phrase):
                     key = tuple(unicodedata.normalize("NFKC", w) for w in WORD.findall(phrase))
                     target = acr
                 else:
-                    key = phrase_key(phrase)
+                    key = self._key(phrase)
                     target = cands
-                if not key or len(key) > MAX_PHRASE_WORDS or sum(map(len, key)) < min_chars:
+                if not key or len(key) > self.max_words or sum(map(len, key)) < min_chars:
                     continue
                 if not any(c.isalpha() for w in key for c in w):
                     continue
@@ -147,6 +152,14 @@ class FindingMatcher:
         self._namespaces = {fid.split(":", 1)[0].lower(): fid.split(":", 1)[0] for fid in kn.finding_ids}
         for alias in kn.aliases:
             self._namespaces.setdefault(alias.split(":", 1)[0].lower(), alias.split(":", 1)[0])
+
+    def _key(self, phrase: str) -> tuple[str, ...]:
+        if self.language == "en":
+            return phrase_key(phrase)
+        return tuple(t.key for t in lang_tokens(phrase, self.language))
+
+    def _tokens(self, text: str) -> list[Token]:
+        return tokens(text) if self.language == "en" else lang_tokens(text, self.language)
 
     def __len__(self) -> int:
         """Number of distinct indexed phrases."""
@@ -176,9 +189,9 @@ class FindingMatcher:
         if not isinstance(text, str) or not text:
             return Extraction(mentions=[], truncated=False, scanned_chars=0)
         body = text[:MAX_SCAN_CHARS]
-        toks = tokens(body)
+        toks = self._tokens(body)
         matches = self._matches(toks)
-        statuses = token_statuses(toks, [(i, n) for i, n, _, _ in matches], "en", known=True)
+        statuses = token_statuses(toks, [(i, n) for i, n, _, _ in matches], self.language, known=True)
         mentions = [
             Mention(
                 finding_id=fid,
@@ -262,6 +275,8 @@ class FindingMatcher:
         return DirectIds(mentions, problems)
 
 
+#: Languages written without spaces, whose tokens are single characters.
+_CHARACTER_SCRIPTS = frozenset({"zh"})
 _ID_TOKEN = re.compile(r"[^\s,;]+")
 _ID_BODY = re.compile(
     r"[(\[]*(?P<sign>[+\-!?]?)[(\[]*(?P<prefix>[A-Za-z][A-Za-z0-9_.\-]*):(?P<local>[^\s()\[\]]+?)[)\].:!?]*"

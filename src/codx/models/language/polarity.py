@@ -97,7 +97,7 @@ class Segment(NamedTuple):
     last: int  # token index of its last unit
 
 
-def _phrase_at(toks: list[Token], idx: list[int], u: int, table: PhraseTable) -> tuple[Phrase, object] | None:
+def phrase_at(toks: list[Token], idx: list[int], u: int, table: PhraseTable) -> tuple[Phrase, object] | None:
     """The longest phrase of `table` on the tokens idx[u:], words after the first joined by spaces only."""
     if idx[u] < 0:
         return None
@@ -155,9 +155,9 @@ def _segments(toks: list[Token], spans: list[tuple[int, int]], cues: Cues) -> li
             i += spans[k][1]
             last = i - 1
             continue
-        brk = _phrase_at(toks, free, i, cues.breaks)
+        brk = phrase_at(toks, free, i, cues.breaks)
         if brk is not None:
-            cue = _phrase_at(toks, free, i, cues.cues)
+            cue = phrase_at(toks, free, i, cues.cues)
             if cue is None or len(cue[0]) <= len(brk[0]):
                 close(int(brk[1]))  # type: ignore[call-overload]
                 i += len(brk[0])
@@ -172,7 +172,7 @@ def _segments(toks: list[Token], spans: list[tuple[int, int]], cues: Cues) -> li
 
 
 def _cue_at(toks: list[Token], idx: list[int], u: int, cues: Cues) -> tuple[Phrase, Cue] | None:
-    return _phrase_at(toks, idx, u, cues.cues)  # type: ignore[return-value]
+    return phrase_at(toks, idx, u, cues.cues)  # type: ignore[return-value]
 
 
 def _shape(toks: list[Token], seg: Segment, idx: list[int], cues: Cues) -> int:
@@ -392,7 +392,7 @@ def _questioned(text: str, toks: list[Token], span: tuple[int, int], cues: Cues)
     clause = toks[a:b]
     free = [-1 if i <= t < i + n else t for t in range(a, b)]
     asks = any(c in after for c in _QUESTION_MARKS) or clause[-1].norm in cues.question_last
-    opener = _phrase_at(toks, free, 0, cues.question_first) is not None
+    opener = phrase_at(toks, free, 0, cues.question_first) is not None
     if not (asks or opener):
         return False
     clause_text = text[toks[a].start : toks[i].start]
@@ -410,7 +410,7 @@ def _questioned(text: str, toks: list[Token], span: tuple[int, int], cues: Cues)
             k -= 1
         lo = a + segments[k].first
     rel = [-1 if i <= t < i + n else t for t in range(lo, b)]
-    return not any(_phrase_at(toks, rel, u, cues.presuppose) for u in range(len(rel)) if rel[u] >= 0)
+    return not any(phrase_at(toks, rel, u, cues.presuppose) for u in range(len(rel)) if rel[u] >= 0)
 
 
 # -- the public function -------------------------------------------------------------------------------------

@@ -31,16 +31,21 @@ class Hit:
     phrase: str
 
 
-def index_phrases(kn: Knowledge, exclude: set[tuple[int, str]] | None = None) -> tuple[list[str], np.ndarray]:
-    """(phrases, finding index per phrase) for every askable finding; `exclude` drops (finding, phrase) pairs
-    (the benchmark holds lay synonyms out this way)."""
+def index_phrases(
+    kn: Knowledge, exclude: set[tuple[int, str]] | None = None, lay_only: bool = False
+) -> tuple[list[str], np.ndarray]:
+    """(phrases, finding index per phrase) for every askable finding (`lay_only`: those with a lay label, the
+    words patients use); the labels a pack gives in other languages are phrases too. `exclude` drops
+    (finding, phrase) pairs (the benchmark holds lay synonyms out this way)."""
     phrases: list[str] = []
     owners: list[int] = []
+    mask = kn.lay_askable if lay_only else kn.askable
     for j, f in enumerate(kn.findings):
-        if not kn.askable[j]:
+        if not mask[j]:
             continue
         seen: set[tuple[str, ...]] = set()
-        for p in [f.label, *(f.synonyms or []), *([f.lay_label] if f.lay_label else []), *(f.lay_synonyms or [])]:
+        lay = [f.lay_label] if f.lay_label else []
+        for p in [f.label, *(f.synonyms or []), *lay, *(f.lay_synonyms or []), *f.labels.values()]:
             key = phrase_key(p)
             if not key or key in seen or (exclude and (j, p) in exclude):
                 continue
@@ -68,8 +73,9 @@ class FindingIndex:
         cache_dir: Path | None = None,
         exclude: set[tuple[int, str]] | None = None,
         progress: Progress | None = None,
+        lay_only: bool = False,
     ) -> FindingIndex:
-        phrases, owners = index_phrases(kn, exclude)
+        phrases, owners = index_phrases(kn, exclude, lay_only)
         key = hashlib.sha256(("\n".join(phrases) + encoder.name).encode()).hexdigest()[:16]
         folder = cache_dir / f"{encoder.name}-{key}" if cache_dir else None
         if folder and (folder / "vectors.npy").exists():

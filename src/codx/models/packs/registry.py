@@ -6,12 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from codx.errors import PackNotFoundError
+from codx.models.packs.common import build_common_pack
 from codx.models.packs.hpo import build_hpo_pack
 from codx.models.packs.schema import Pack
 from codx.models.packs.store import load_pack, save_pack
 
 #: Packs built from declared package data alone; importers for user files are separate.
-BUILTIN: dict[str, Callable[[], Pack]] = {"hpo": build_hpo_pack}
+BUILTIN: dict[str, Callable[[], Pack]] = {"hpo": build_hpo_pack, "common": build_common_pack}
 
 
 def pack_folder(packs_dir: Path, name: str) -> Path:

@@ -1,0 +1,134 @@
+"""Patient words to findings in any of the six languages: exact phrases first, meaning second.
+
+1. Exact: the language's `FindingMatcher` (the packs' English labels and synonyms, plus the labels the packs
+   give in that language) with its clause-level negation and uncertainty.
+2. Meaning: the message is cut into pieces (clauses and list items: at sentence ends, commas, "and", "but"
+   in each language); every piece that no exact match touched is looked up in the FAISS index of the
+   finding phrases (`retrieval.FindingIndex`, English encoder for English, the multilingual encoder for the
+   others). The best finding is kept when its cosine reaches the encoder's threshold; its status comes from
+   the polarity rules of the language, read over the piece.
+
+Why pieces and not n-grams: one embedding per clause keeps a message to a handful of encoder calls (the
+50 ms budget), and a clause is what a patient uses to describe one complaint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from codx.models.diagnosis.knowledge import Knowledge
+from codx.models.language.cues import CUES
+from codx.models.language.encoder import E5_NAME, MINILM_NAME
+from codx.models.language.matcher import MAX_SCAN_CHARS, DirectIds, Extraction, FindingMatcher, Mention
+from codx.models.language.polarity import phrase_at, polarity
+from codx.models.language.retrieval import FindingIndex
+from codx.models.language.words import COMMA, HARD_COMMA, STRONG, lang_tokens
+
+#: At most this many pieces of one message go to the encoder (the rest are read exactly only).
+MAX_PIECES = 24
+#: Pieces longer than this (characters) describe more than one complaint; they are read exactly only.
+MAX_PIECE_CHARS = 160
+#: Fewer letters than this: nothing to look up ("ok", "y").
+MIN_PIECE_LETTERS = 3
+#: Cosine an embedding hit needs, per encoder. Chosen by reading hits on hand-written patient sentences and
+#: unrelated ones ("I went to see my doctor yesterday"): MiniLM separates them widely (about 0.7 vs 0.4);
+#: e5's cosines are compressed (0.86-0.92 for right and wrong alike), so only close matches pass.
+MIN_SCORE = {MINILM_NAME: 0.55, E5_NAME: 0.90}
+DEFAULT_MIN_SCORE = 0.9
+
+
+def pieces(text: str, language: str) -> list[tuple[int, int]]:
+    """Character spans of the clauses and list items of `text` (the words "and" / "but" themselves dropped)."""
+    toks = lang_tokens(text, language)
+    cues = CUES.get(language, CUES["en"])
+    idx = list(range(len(toks)))
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    last_end = 0
+    u = 0
+    while u < len(toks):
+        t = toks[u]
+        if start is not None and t.gap in (COMMA, STRONG, HARD_COMMA):
+            spans.append((start, last_end))
+            start = None
+        brk = phrase_at(toks, idx, u, cues.breaks)
+        if brk is not None:
+            if start is not None:
+                spans.append((start, last_end))
+                start = None
+            u += len(brk[0])
+            continue
+        if start is None:
+            start = t.start
+        last_end = t.end
+        u += 1
+    if start is not None:
+        spans.append((start, last_end))
+    return spans
+
+
+class FindingExtractor:
+    """Hybrid (exact + embedding) reader of one pack set; thread-safe once built.
+
+    `matcher_for(language)` and `index_for(language)` are supplied by the caller, who caches them (the
+    multilingual index takes minutes to build the first time); `index_for` may return None (exact only).
+    An embedding hit counts when its cosine reaches `min_score[encoder name]` (else `DEFAULT_MIN_SCORE`)."""
+
+    def __init__(
+        self,
+        kn: Knowledge,
+        matcher_for: Callable[[str], FindingMatcher],
+        index_for: Callable[[str], FindingIndex | None] = lambda language: None,
+        min_score: dict[str, float] | None = None,
+    ):
+        self.kn = kn
+        self.matcher_for = matcher_for
+        self.index_for = index_for
+        self.min_score = {**MIN_SCORE, **(min_score or {})}
+
+    def direct_ids(self, text: str) -> DirectIds:
+        return self.matcher_for("en").direct_ids(text)
+
+    def scan(self, text: str, language: str = "en") -> Extraction:
+        if not isinstance(text, str) or not text:
+            return Extraction(mentions=[], truncated=False, scanned_chars=0)
+        body = text[:MAX_SCAN_CHARS]
+        exact = self.matcher_for(language).scan(body)
+        mentions = list(exact.mentions)
+        index = self.index_for(language)
+        if index is not None:
+            mentions += self._by_meaning(body, language, index, mentions)
+        mentions.sort(key=lambda m: (m.start, m.end))
+        return Extraction(mentions=mentions, truncated=len(text) > MAX_SCAN_CHARS, scanned_chars=len(body))
+
+    def extract(self, text: str, language: str = "en") -> list[Mention]:
+        return self.scan(text, language).mentions
+
+    def _by_meaning(self, body: str, language: str, index: FindingIndex, taken: list[Mention]) -> list[Mention]:
+        todo = [
+            (s, e)
+            for s, e in pieces(body, language)
+            if e - s <= MAX_PIECE_CHARS
+            and sum(c.isalpha() for c in body[s:e]) >= MIN_PIECE_LETTERS
+            and not any(m.start < e and m.end > s for m in taken)
+        ][:MAX_PIECES]
+        if not todo:
+            return []
+        threshold = self.min_score.get(index.encoder.name, DEFAULT_MIN_SCORE)
+        found: list[Mention] = []
+        for (s, e), hits in zip(todo, index.search([body[s:e] for s, e in todo], k=1), strict=True):
+            if not hits or hits[0].score < threshold:
+                continue
+            fid = self.kn.finding_ids[hits[0].finding]
+            last = lang_tokens(body[s:e], language)[-1]
+            found.append(
+                Mention(
+                    finding_id=fid,
+                    status=polarity(body, s + last.start, e, language),
+                    span=body[s:e],
+                    start=s,
+                    end=e,
+                    confidence=round(float(hits[0].score), 4),
+                )
+            )
+        return found
