@@ -13,8 +13,8 @@ from collections.abc import Callable
 from codx.agent.context import ConsultContext
 from codx.errors import ModelNotTrainedError
 from codx.models.diagnosis.inquiry import StopRule
-from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.diagnosis.knowledge import Knowledge
+from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.language.encoder import MiniLMEncoder, ensure_e5
 from codx.models.language.extract import FindingExtractor
 from codx.models.language.matcher import FindingMatcher
