@@ -69,7 +69,8 @@ def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None 
     if settings.semantic_matching:
         cache = settings.data_dir / "indexes"
         indexes["en"] = FindingIndex.build(kn, MiniLMEncoder(), cache, progress=progress, lay_only=True)
-        indexes["*"] = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress), cache, progress, lay_only=True)
+        e5 = ensure_e5(settings.data_dir, progress)
+        indexes["*"] = FindingIndex.build(kn, e5, cache, progress=progress, lay_only=True)
     matcher_for("en")
     return FindingExtractor(kn, matcher_for, lambda language: indexes.get(language) or indexes.get("*"))
 

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from codx.errors import InputFileError
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.language.encoder import TextEncoder
+from codx.models.language.extract import FindingExtractor
 from codx.models.language.matcher import FindingMatcher, phrase_key
 from codx.models.language.retrieval import FindingIndex, Progress
 
@@ -164,7 +166,9 @@ def vignette_text(case: dict) -> str:
     return "\n".join(parts)
 
 
-def run_vignette_extraction(matcher: FindingMatcher, path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def run_vignette_extraction(
+    matcher: FindingMatcher | FindingExtractor, path: Path
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if not path.exists():
         raise InputFileError(f"{path} does not exist; pass an AgentClinic .jsonl file")
     cases: list[dict[str, Any]] = []
@@ -208,3 +212,38 @@ def run_vignette_extraction(matcher: FindingMatcher, path: Path) -> tuple[dict[s
         "ms_per_case_p95": round(1000 * float(np.percentile(times, 95)), 3) if times else None,
     }
     return summary, cases
+
+
+def run_message_speed(extractor: FindingExtractor, path: Path, repeats: int = 3) -> dict[str, Any]:
+    """Milliseconds to read one patient message with the agent's extractor (exact + meaning), per language,
+    after one warm-up pass; messages are the sentences of the polarity set (`language`, `text`)."""
+    messages: list[tuple[str, str]] = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                messages.append((row["language"], row["text"]))
+    for lang, text in messages:
+        extractor.extract(text, lang)
+    per_lang: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        for lang, text in messages:
+            t0 = time.perf_counter()
+            extractor.extract(text, lang)
+            per_lang.setdefault(lang, []).append(1000 * (time.perf_counter() - t0))
+    every = [t for ts in per_lang.values() for t in ts]
+
+    def stats(ts: list[float]) -> dict[str, float]:
+        return {
+            "n": len(ts),
+            "ms_p50": round(float(np.median(ts)), 2),
+            "ms_p95": round(float(np.percentile(ts, 95)), 2),
+            "ms_max": round(float(np.max(ts)), 2),
+        }
+
+    return {
+        "threads": torch.get_num_threads(),
+        "semantic": extractor.index_for("en") is not None,
+        **stats(every),
+        "by_language": {lang: stats(ts) for lang, ts in sorted(per_lang.items())},
+    }

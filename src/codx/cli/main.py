@@ -371,9 +371,9 @@ def bench_understanding(
     """Cross-lingual labels, held-out lay words, negation/uncertainty, and vignette extraction."""
     from codx.bench.polarity import DEFAULT_SET, run_polarity
     from codx.bench.report import print_table, write_report
-    from codx.bench.understanding import run_lay_heldout, run_translations, run_vignette_extraction
+    from codx.bench.understanding import run_lay_heldout, run_message_speed, run_translations, run_vignette_extraction
+    from codx.bootstrap import make_extractor
     from codx.models.language.encoder import MiniLMEncoder, ensure_e5
-    from codx.models.language.matcher import FindingMatcher
     from codx.models.language.retrieval import FindingIndex
 
     model = _hpo_model(settings)
@@ -395,11 +395,13 @@ def bench_understanding(
     pol_summary, pol_cases = run_polarity(polarity or DEFAULT_SET)
     summary["polarity"] = pol_summary
     cases += pol_cases
+    with progress_bar("reader") as update:
+        extractor = make_extractor(settings, kn, update)
+    summary["message_speed"] = speed = run_message_speed(extractor, polarity or DEFAULT_SET)
     if vignettes:
-        matcher = FindingMatcher(kn)
         summary["vignettes"] = []
         for path in vignettes:
-            s, c = run_vignette_extraction(matcher, path)
+            s, c = run_vignette_extraction(extractor, path)
             summary["vignettes"].append(s)
             cases += c
     write_report(out, summary, cases)
@@ -409,6 +411,10 @@ def bench_understanding(
     rows += [(f"polarity {k}", v) for k, v in pol_summary.items() if not isinstance(v, dict | list)]
     for s in summary.get("vignettes", []):
         rows += [(f"{s['file']} {k}", v) for k, v in s.items() if k not in ("file", "by_status")]
+    rows += [(f"message {k}", v) for k, v in speed.items() if k != "by_language"]
+    rows += [
+        (f"message {lang} ms p50 / p95", f"{v['ms_p50']} / {v['ms_p95']}") for lang, v in speed["by_language"].items()
+    ]
     print_table("understanding", rows)
     click.echo(f"wrote {out}")
 
