@@ -19,7 +19,7 @@ from codx.models.language.encoder import MiniLMEncoder, ensure_e5
 from codx.models.language.extract import FindingExtractor
 from codx.models.language.matcher import FindingMatcher
 from codx.models.language.retrieval import FindingIndex
-from codx.models.packs.registry import get_pack
+from codx.models.packs.registry import get_pack, pack_weights
 from codx.settings import Settings
 from codx.tools.registry import ToolContext, load_tools
 from codx.training.diagnosis import train_model
@@ -48,7 +48,7 @@ def ensure_model(
     except ModelNotTrainedError:
         if not train_missing:
             raise
-    model = train_model(packs, name, progress=progress)
+    model = train_model(packs, name, pack_weights=pack_weights(pack_names), progress=progress)
     model.save(folder)
     return model
 

@@ -25,7 +25,9 @@ class Settings(BaseSettings):
         None, description="PostgreSQL URL for consultation checkpoints; SQLite in data_dir when unset."
     )
     emergency_number: str = Field("112", min_length=2, max_length=20, description="Number red flags tell to call.")
-    packs: list[str] = Field(["hpo"], min_length=1, description="Packs a consultation consults by default.")
+    packs: list[str] = Field(
+        ["common", "hpo"], min_length=1, description="Packs a consultation consults by default (first wins labels)."
+    )
     semantic_matching: bool = Field(
         True,
         description="Also read words by meaning (embedding indexes; built once, minutes, cached in data_dir). "

@@ -166,12 +166,19 @@ def train() -> None:
 def train_diagnosis(settings: Settings, packs: tuple[str, ...], synthetic: int, seed: int) -> None:
     """Fit the diagnosis model's parameters and calibration; save it with its model card."""
     from codx.bootstrap import model_name
-    from codx.models.packs.registry import get_pack
+    from codx.models.packs.registry import get_pack, pack_weights
     from codx.training.diagnosis import train_model
 
     loaded = [get_pack(settings.packs_dir, n) for n in packs]
     with progress_bar("training diagnosis model") as update:
-        model = train_model(loaded, model_name(list(packs)), n_synthetic=synthetic, seed=seed, progress=update)
+        model = train_model(
+            loaded,
+            model_name(list(packs)),
+            n_synthetic=synthetic,
+            seed=seed,
+            pack_weights=pack_weights(list(packs)),
+            progress=update,
+        )
     folder = model.save(settings.models_dir / model.card.name)
     click.echo(model.card.to_markdown())
     click.echo(f"saved to {folder}")
@@ -189,7 +196,7 @@ EXAMPLE_CASE = {  # a Marfan-like presentation, written for the demo (not from a
 @click.option("--absent", "-a", multiple=True, help="A finding the patient does not have; repeat.")
 @click.option("--age", type=float, help="Age in years.")
 @click.option("--sex", type=click.Choice(["female", "male"]))
-@click.option("--pack", "packs", multiple=True, default=["hpo"], show_default=True, help="Packs to consult.")
+@click.option("--pack", "packs", multiple=True, default=["common", "hpo"], show_default=True, help="Packs to consult.")
 @click.option("--example", is_flag=True, help="Run a built-in example case (Marfan-like).")
 @click.option("--top", default=10, show_default=True)
 @click.pass_obj
@@ -416,6 +423,44 @@ def bench_understanding(
         (f"message {lang} ms p50 / p95", f"{v['ms_p50']} / {v['ms_p95']}") for lang, v in speed["by_language"].items()
     ]
     print_table("understanding", rows)
+    click.echo(f"wrote {out}")
+
+
+@bench.command("vignettes")
+@click.option(
+    "--cases",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="JSONL of {id, text, age?, sex?, gold_diagnosis?, gold_urgency?}, or AgentClinic / MediQ files as published.",
+)
+@click.option("--pack", "packs", multiple=True, default=["common", "hpo"], show_default=True, help="Packs to consult.")
+@click.option("--limit", type=int, help="Only the first N cases.")
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.pass_obj
+def bench_vignettes(settings: Settings, cases: Path, packs: tuple[str, ...], limit: int | None, out: Path) -> None:
+    """Free text -> findings -> ranking and urgency; gold diagnoses matched to pack diseases by name."""
+    from codx.bench.report import print_table, write_report
+    from codx.bench.vignettes import read_vignettes, run_vignettes
+    from codx.bootstrap import ensure_model, make_extractor
+
+    vignettes, counts = read_vignettes(cases)
+    vignettes = vignettes[:limit] if limit else vignettes
+    with progress_bar("loading model and reader") as update:
+        model = ensure_model(settings, list(packs), progress=update)
+        extractor = make_extractor(settings, model.knowledge, update)
+    summary, records = run_vignettes(model, extractor, vignettes)
+    summary = {"file": cases.name, "packs": list(packs), "read": counts, **summary}
+    write_report(out, summary, records)
+    urgency = summary["urgency"]
+    rows = [(k, v) for k, v in summary.items() if k not in ("urgency", "unmatched_golds", "read", "packs")]
+    rows += [
+        ("read", ", ".join(f"{k} {v}" for k, v in counts.items())),
+        ("unmatched golds", len(summary["unmatched_golds"])),
+    ]
+    rows += [(f"urgency {k}", v) for k, v in urgency.items() if k != "table_gold_to_predicted"]
+    for gold, row in urgency["table_gold_to_predicted"].items():
+        rows.append((f"urgency gold {gold} -> predicted", " ".join(f"{p}:{c}" for p, c in row.items())))
+    print_table("vignettes", rows)
     click.echo(f"wrote {out}")
 
 

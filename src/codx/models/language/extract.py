@@ -28,12 +28,13 @@ from codx.models.language.words import COMMA, HARD_COMMA, STRONG, lang_tokens
 MAX_PIECES = 24
 #: Pieces longer than this (characters) describe more than one complaint; they are read exactly only.
 MAX_PIECE_CHARS = 160
-#: Fewer letters than this: nothing to look up ("ok", "y").
-MIN_PIECE_LETTERS = 3
+#: A piece needs this many words of three letters or more (a Han character counts as a word): single words
+#: ("Normal", "Elevated", "place") match too many findings by meaning and are left to the exact reader.
+MIN_PIECE_WORDS = 2
 #: Cosine an embedding hit needs, per encoder. Chosen by reading hits on hand-written patient sentences and
 #: unrelated ones ("I went to see my doctor yesterday"): MiniLM separates them widely (about 0.7 vs 0.4);
 #: e5's cosines are compressed (0.86-0.92 for right and wrong alike), so only close matches pass.
-MIN_SCORE = {MINILM_NAME: 0.55, E5_NAME: 0.90}
+MIN_SCORE = {MINILM_NAME: 0.6, E5_NAME: 0.90}
 DEFAULT_MIN_SCORE = 0.9
 
 
@@ -109,7 +110,7 @@ class FindingExtractor:
             (s, e)
             for s, e in pieces(body, language)
             if e - s <= MAX_PIECE_CHARS
-            and sum(c.isalpha() for c in body[s:e]) >= MIN_PIECE_LETTERS
+            and _content_words(body[s:e], language) >= MIN_PIECE_WORDS
             and not any(m.start < e and m.end > s for m in taken)
         ][:MAX_PIECES]
         if not todo:
@@ -132,3 +133,7 @@ class FindingExtractor:
                 )
             )
         return found
+
+
+def _content_words(piece: str, language: str) -> int:
+    return sum(1 for t in lang_tokens(piece, language) if len(t.norm) >= 3 or not t.norm.isascii())

@@ -14,6 +14,16 @@ from codx.models.packs.store import load_pack, save_pack
 #: Packs built from declared package data alone; importers for user files are separate.
 BUILTIN: dict[str, Callable[[], Pack]] = {"hpo": build_hpo_pack, "common": build_common_pack}
 
+#: A-priori share of consultations whose cause lies in each built-in pack, when packs are consulted together
+#: (a pack not named here weighs 1). Rare diseases together affect 3.5-5.9% of people (Nguengang Wakap et al.,
+#: Eur J Hum Genet 2020) and are a smaller share of the new complaints people bring; so a common condition
+#: stays far more likely than any rare one until the findings point away from the common pack.
+PRIOR_SHARE: dict[str, float] = {"common": 0.97, "hpo": 0.03}
+
+
+def pack_weights(names: list[str]) -> dict[str, float]:
+    return {n: PRIOR_SHARE.get(n, 1.0) for n in names}
+
 
 def pack_folder(packs_dir: Path, name: str) -> Path:
     return packs_dir / name
