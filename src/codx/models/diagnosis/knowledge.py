@@ -135,6 +135,26 @@ class Knowledge:
         self.log_prior = logp
 
     # -- likelihood matrices ---------------------------------------------------------------------
+    def _with_base_rates(
+        self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A finding with a base rate b is present for disease d with F + (1 - F) * b: caused by d, or there
+        anyway (a smoker with appendicitis). Without this, one comorbidity in a history ranks first every
+        disease that lists it."""
+        rated = [(j, f.base_rate) for j, f in enumerate(self.findings) if f.base_rate]
+        if not rated:
+            return rows, cols, vals
+        keep = ~np.isin(cols, [j for j, _ in rated])
+        new_r, new_c, new_v = [rows[keep]], [cols[keep]], [vals[keep]]
+        for j, b in rated:
+            col = np.zeros(self.n_diseases, dtype=np.float64)
+            at = cols == j
+            col[rows[at]] = vals[at]
+            new_r.append(np.arange(self.n_diseases, dtype=rows.dtype))
+            new_c.append(np.full(self.n_diseases, j, dtype=cols.dtype))
+            new_v.append((col + (1.0 - col) * b).astype(vals.dtype))
+        return np.concatenate(new_r), np.concatenate(new_c), np.concatenate(new_v)
+
     def _build_matrices(self, packs: Sequence[Pack]) -> None:
         p = self.params
         d_rows, f_cols, freqs, absent, neg = [], [], [], [], []
@@ -164,6 +184,7 @@ class Knowledge:
         # true path: push every positive annotation to all ancestors, keep the max per (disease, term)
         pos = ~ng
         rows, cols, vals = _propagate(d[pos], f[pos], fr[pos], self.ancestors)
+        rows, cols, vals = self._with_base_rates(rows, cols, vals)
         self.F = SparseColumns.from_triples(rows, cols, vals, self.n_findings)
         # the same matrix by disease (its `rows` are finding indices): the inquiry gathers top diseases
         self.F_by_disease = SparseColumns.from_triples(cols, rows, vals, self.n_diseases)

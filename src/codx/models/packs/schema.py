@@ -81,6 +81,13 @@ class Finding(_Strict):
     askable: bool = True
     group: str | None = Field(None, description="Id of the FindingGroup this value belongs to.")
     question: str | None = None
+    base_rate: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Share of people who have it whatever brings them (a risk factor or chronic condition: "
+        "smoking, hypertension); diseases that do not list it still explain it at this rate.",
+    )
 
 
 class FindingGroup(_Strict):
