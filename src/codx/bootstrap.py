@@ -11,14 +11,15 @@ import threading
 from collections.abc import Callable
 
 from codx.agent.context import ConsultContext
-from codx.errors import ModelNotTrainedError
+from codx.errors import EncoderError, ModelNotTrainedError
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.diagnosis.model import DiagnosisModel
-from codx.models.language.encoder import MiniLMEncoder, ensure_e5
+from codx.models.language.encoder import MINILM_NAME, MiniLMEncoder, TextEncoder, ensure_e5
 from codx.models.language.extract import FindingExtractor
 from codx.models.language.matcher import FindingMatcher
 from codx.models.language.retrieval import FindingIndex
+from codx.models.language.trained import load_trained_encoder
 from codx.models.packs.registry import get_pack, pack_weights
 from codx.settings import Settings
 from codx.tools.registry import ToolContext, load_tools
@@ -53,6 +54,19 @@ def ensure_model(
     return model
 
 
+def english_encoder(settings: Settings, progress: Progress | None = None) -> TextEncoder:
+    """The encoder trained by `codx train encoder` when there is one, else the off-the-shelf MiniLM; a broken
+    trained folder is reported and skipped rather than stopping consultations."""
+    try:
+        trained = load_trained_encoder(settings.data_dir)
+    except EncoderError as e:
+        log.warning("%s; using %s meanwhile", e, MINILM_NAME)
+        if progress:
+            progress(f"trained encoder unreadable, using {MINILM_NAME}", 0.0)
+        trained = None
+    return trained if trained is not None else MiniLMEncoder()
+
+
 def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None = None) -> FindingExtractor:
     """The hybrid reader of one pack set: exact matchers per language, and (with `semantic_matching`) the
     English and multilingual indexes over the lay-labelled findings, built now so no patient waits later."""
@@ -68,7 +82,7 @@ def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None 
 
     if settings.semantic_matching:
         cache = settings.data_dir / "indexes"
-        indexes["en"] = FindingIndex.build(kn, MiniLMEncoder(), cache, progress=progress, lay_only=True)
+        indexes["en"] = FindingIndex.build(kn, english_encoder(settings, progress), cache, progress=progress)
         e5 = ensure_e5(settings.data_dir, progress)
         indexes["*"] = FindingIndex.build(kn, e5, cache, progress=progress, lay_only=True)
     matcher_for("en")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from codx.agent import texts
 from codx.agent.safety import RedFlag, emergency_message
-from codx.models.diagnosis.evidence import CaseEvidence, Observation
+from codx.agent.state import case_evidence
 from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.diagnosis.posterior import finding_contributions
 from codx.models.diagnosis.scoring import labelled_top
+from codx.models.diagnosis.triage import triage
 
 REASONED = 3  # candidates whose reasoning is spelled out
 SHOWN = 10
@@ -20,8 +21,7 @@ def build_report(model: DiagnosisModel, state: dict, tau: float, emergency_numbe
     language = state.get("language") or "en"
     kn = model.knowledge
     findings = state.get("findings", [])
-    obs = [Observation(finding=f["id"], status=f["status"]) for f in findings]
-    ev = model.normalise(CaseEvidence(observations=obs))
+    ev = model.normalise(case_evidence(state))
     ranking = model.rank(ev)
     top = ranking.top(SHOWN)
     contributions = finding_contributions(kn, ev, [i for i, _ in top[:REASONED]])
@@ -38,6 +38,7 @@ def build_report(model: DiagnosisModel, state: dict, tau: float, emergency_numbe
             }
         )
     flags = [RedFlag(**f) for f in state.get("red_flags", [])]
+    urgency = triage(kn, ranking, ev.present, [f.label for f in flags])
     confident = bool(top) and top[0][1] >= tau
     decision = "emergency" if flags else ("diagnose" if confident else "undetermined")
     report = {
@@ -50,6 +51,9 @@ def build_report(model: DiagnosisModel, state: dict, tau: float, emergency_numbe
         "decision": decision,
         "questions_asked": len(state.get("asked", [])),
         "red_flags": [f.model_dump() for f in flags],
+        "urgency": urgency.model_dump(),
+        "age_years": state.get("age_years"),
+        "sex": state.get("sex"),
         "language": language,
         "disclaimer": texts.t(language, "disclaimer"),
     }
@@ -94,6 +98,10 @@ def render(report: dict, flags: list[RedFlag], emergency_number: str) -> str:
             lines.append(f"  {r['label']}: raised by {up}; lowered by {down}")
         for q in report.get("next_questions", []):
             lines.append(f"  next: {q['clinical_label']} ({q['finding']}) gain {q['gain']:.2f} bits")
+    urgency = report.get("urgency")
+    if urgency:
+        lines.append(texts.t(lang, "urgency")[urgency["level"]].format(number=emergency_number))
+        lines.append(f"  {texts.t(lang, 'why')}: {urgency['reason']}")
     if not flags:
         lines.append(texts.t(lang, "next_diagnose" if report["decision"] == "diagnose" else "next_undetermined"))
     lines.append(texts.t(lang, "disclaimer"))

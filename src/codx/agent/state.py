@@ -8,6 +8,8 @@ from typing import Annotated, Literal, TypedDict
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
+from codx.models.diagnosis.evidence import CaseEvidence, Observation
+
 Mode = Literal["patient", "doctor"]
 Source = Literal["patient", "answer", "doctor", "tool"]
 Decision = Literal["ask", "diagnose", "emergency"]
@@ -62,3 +64,14 @@ class ConsultState(TypedDict, total=False):
     language: str
     packs: list[str]
     turn: int
+    age_years: float | None  # stated in the text (first statement wins) or given by the client
+    sex: str | None
+    urgency: dict | None  # triage: level, reason, mass per level
+
+
+def case_evidence(state: ConsultState | dict) -> CaseEvidence:
+    """What the consultation knows so far, as the diagnosis model takes it."""
+    obs = [Observation(finding=f["id"], status=f["status"]) for f in state.get("findings", [])]
+    age = state.get("age_years")
+    sex = state.get("sex") if state.get("sex") in ("female", "male") else None
+    return CaseEvidence(observations=obs, age_years=age, sex=sex)  # type: ignore[arg-type]

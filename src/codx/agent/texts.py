@@ -10,6 +10,14 @@ from typing import Any
 
 TEXTS: dict[str, dict[str, Any]] = {
     "en": {
+        "urgency": {
+            "emergency": "Urgency: emergency. Call {number} or go to an emergency department now.",
+            "urgent": "Urgency: see a doctor today (within 24 hours).",
+            "routine": "Urgency: book an appointment with your doctor.",
+            "self_care": "Urgency: this can usually be looked after at home; ask a pharmacist,"
+            " and see a doctor if it gets worse or does not improve.",
+        },
+        "why": "Why",
         "disclaimer": "codx is not a medical device and does not replace a doctor.",
         "greeting": "What brings you here today? Describe your symptoms.",
         "question": "Do you have {label}?",
@@ -29,6 +37,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "emergency": "Call {number} now, or ask someone near you to call for you.",
     },
     "es": {
+        "urgency": {
+            "emergency": "Urgencia: emergencia. Llame al {number} o acuda a urgencias ahora.",
+            "urgent": "Urgencia: vea a un médico hoy (en 24 horas).",
+            "routine": "Urgencia: pida cita con su médico.",
+            "self_care": "Urgencia: normalmente se puede cuidar en casa; consulte a un"
+            " farmacéutico y vea a un médico si empeora o no mejora.",
+        },
+        "why": "Motivo",
         "disclaimer": "codx no es un dispositivo médico y no sustituye a un médico.",
         "greeting": "¿Qué le trae hoy? Describa sus síntomas.",
         "question": "¿Tiene {label}?",
@@ -48,6 +64,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "emergency": "Llame ahora al {number}, o pida a alguien cercano que llame por usted.",
     },
     "fr": {
+        "urgency": {
+            "emergency": "Urgence : urgence vitale. Appelez le {number} ou allez aux urgences maintenant.",
+            "urgent": "Urgence : consultez un médecin aujourd'hui (sous 24 heures).",
+            "routine": "Urgence : prenez rendez-vous avec votre médecin.",
+            "self_care": "Urgence : cela se soigne en général à la maison ; demandez conseil à un"
+            " pharmacien et consultez si cela s'aggrave ou ne s'améliore pas.",
+        },
+        "why": "Raison",
         "disclaimer": "codx n'est pas un dispositif médical et ne remplace pas un médecin.",
         "greeting": "Qu'est-ce qui vous amène aujourd'hui ? Décrivez vos symptômes.",
         "question": "Avez-vous : {label} ?",
@@ -68,6 +92,13 @@ TEXTS: dict[str, dict[str, Any]] = {
         "emergency": "Appelez le {number} maintenant, ou demandez à quelqu'un près de vous d'appeler.",
     },
     "zh": {
+        "urgency": {
+            "emergency": "紧急程度：急症。请立即拨打 {number} 或前往急诊。",
+            "urgent": "紧急程度：请今天（24小时内）就医。",
+            "routine": "紧急程度：请预约您的医生。",
+            "self_care": "紧急程度：通常可以在家护理；可咨询药剂师，如加重或不见好转请就医。",
+        },
+        "why": "原因",
         "disclaimer": "codx 不是医疗器械，不能代替医生。",
         "greeting": "今天哪里不舒服？请描述您的症状。",
         "question": "您有{label}吗？",
@@ -85,6 +116,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "emergency": "请立即拨打 {number}，或请身边的人帮您拨打。",
     },
     "ar": {
+        "urgency": {
+            "emergency": "درجة الاستعجال: طارئة. اتصل بالرقم {number} أو توجه إلى قسم الطوارئ الآن.",
+            "urgent": "درجة الاستعجال: راجع طبيبًا اليوم (خلال 24 ساعة).",
+            "routine": "درجة الاستعجال: احجز موعدًا مع طبيبك.",
+            "self_care": "درجة الاستعجال: يمكن عادةً العناية بها في المنزل؛ استشر"
+            " الصيدلي وراجع الطبيب إذا ساءت الحالة أو لم تتحسن.",
+        },
+        "why": "السبب",
         "disclaimer": "codx ليس جهازًا طبيًا ولا يغني عن الطبيب.",
         "greeting": "ما الذي أتى بك اليوم؟ صف أعراضك.",
         "question": "هل لديك {label}؟",
@@ -102,6 +141,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "emergency": "اتصل بالرقم {number} الآن، أو اطلب من شخص قريب منك أن يتصل نيابة عنك.",
     },
     "hi": {
+        "urgency": {
+            "emergency": "तात्कालिकता: आपातकाल। अभी {number} पर कॉल करें या आपातकालीन विभाग जाएँ।",
+            "urgent": "तात्कालिकता: आज ही (24 घंटे के भीतर) डॉक्टर को दिखाएँ।",
+            "routine": "तात्कालिकता: अपने डॉक्टर से समय लें।",
+            "self_care": "तात्कालिकता: आमतौर पर घर पर देखभाल हो सकती है; फार्मासिस्ट से"
+            " पूछें और बिगड़ने या ठीक न होने पर डॉक्टर को दिखाएँ।",
+        },
+        "why": "कारण",
         "disclaimer": "codx कोई चिकित्सा उपकरण नहीं है और डॉक्टर की जगह नहीं ले सकता।",
         "greeting": "आज आपको क्या परेशानी है? अपने लक्षण बताइए।",
         "question": "क्या आपको {label} है?",

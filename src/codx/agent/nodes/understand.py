@@ -13,6 +13,7 @@ from codx.agent.messages import last_human_length, last_human_text
 from codx.agent.state import ConsultState, FindingRecord
 from codx.errors import ToolError
 from codx.models.language.answers import parse_answer
+from codx.models.language.demographics import read_demographics
 from codx.models.language.detect import detect_language
 from codx.tools.call import parse_tool_command
 
@@ -27,6 +28,12 @@ def understand(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     if last_human_length(state) > MAX_MESSAGE_CHARS:
         notices.append(texts.t(language, "too_long", n=MAX_MESSAGE_CHARS))
     update: dict = {"turn": turn, "pending": None, "notices": notices, "language": language}
+    if state.get("age_years") is None or state.get("sex") is None:
+        demo = read_demographics(text)
+        if state.get("age_years") is None and demo.age_years is not None:
+            update["age_years"] = demo.age_years
+        if state.get("sex") is None and demo.sex is not None:
+            update["sex"] = demo.sex
     if not text.strip():
         notices.append(texts.t(language, "empty"))
         return update

@@ -5,10 +5,10 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from codx.agent.context import ConsultContext
-from codx.agent.state import ConsultState
+from codx.agent.state import ConsultState, case_evidence
 from codx.errors import CodxError
-from codx.models.diagnosis.evidence import CaseEvidence, Observation
 from codx.models.diagnosis.scoring import labelled_top
+from codx.models.diagnosis.triage import triage
 
 TOP_K = 10
 
@@ -21,10 +21,11 @@ def update(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     except CodxError as exc:  # e.g. a doctor switched to a pack that is not built
         return {"notices": [str(exc)], "packs": list(ctx.default_packs)}
     kn = model.knowledge
-    obs = [Observation(finding=f["id"], status=f["status"]) for f in state.get("findings", [])]
     patient = state.get("mode", "patient") == "patient"
-    step = model.step(CaseEvidence(observations=obs), len(state.get("asked", [])), ctx.rule, lay_only=patient)
+    language = state.get("language") or "en"
+    step = model.step(case_evidence(state), len(state.get("asked", [])), ctx.rule, lay_only=patient)
     top = labelled_top(kn, step.ranking, TOP_K)
+    urgency = triage(kn, step.ranking, step.evidence.present, [f["label"] for f in state.get("red_flags", [])])
     questions = []
     for q in step.questions:
         if q.finding >= 0:
@@ -32,7 +33,7 @@ def update(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
             questions.append(
                 {
                     "finding": f.id,
-                    "label": f.lay_label or f.label,
+                    "label": f.labels.get(language) or f.lay_label or f.label,
                     "clinical_label": f.label,
                     "gain": round(q.gain, 4),
                     "p_yes": round(q.p_yes, 4),
@@ -43,6 +44,7 @@ def update(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     )
     return {
         "top": top,
+        "urgency": urgency.model_dump(),
         "next_questions": questions,
         "decision": decision,
         "notices": list(state.get("notices", [])) + step.evidence.messages,

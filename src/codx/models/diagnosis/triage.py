@@ -6,8 +6,9 @@ Rule (safety first; a false alarm costs less than a missed emergency):
    condition's urgency, at least `urgent`, and `emergency` when the condition is an emergency.
 2. Otherwise the probability mass per level decides, from the most urgent down: emergency when the emergency
    conditions together reach `THRESHOLDS["emergency"]`; urgent when emergency + urgent conditions reach theirs;
-   routine likewise; else self-care. The thresholds are cost-weighted: sending one patient in ten with a
-   possible heart attack to the emergency department is the right trade.
+   routine likewise; else self-care. An emergency at `EMERGENCY_SEEN_TODAY` or more is at least urgent. The
+   thresholds are cost-weighted: sending one patient in ten with a possible heart attack to the emergency
+   department is the right trade.
 Diseases without an urgency (the hpo pack's rare diseases) count as `routine`: they need a specialist, rarely
 within a day, and red flags catch the dangerous presentations.
 """
@@ -27,6 +28,8 @@ LEVELS: tuple[Level, ...] = ("emergency", "urgent", "routine", "self_care")
 _SEVERITY = {lvl: k for k, lvl in enumerate(reversed(LEVELS))}  # self_care 0 ... emergency 3
 #: Cumulative probability (this level or more urgent) that decides a level.
 THRESHOLDS: dict[Level, float] = {"emergency": 0.10, "urgent": 0.25, "routine": 0.40}
+#: An emergency this likely, even when less likely than `THRESHOLDS["emergency"]`, means a doctor today.
+EMERGENCY_SEEN_TODAY = 0.03
 #: A pack red flag counts when its condition has at least this probability.
 RED_FLAG_MIN_P = 0.01
 UNRATED: Level = "routine"
@@ -77,7 +80,7 @@ def _decide(mass: dict[Level, float]) -> tuple[Level, int]:
     cumulative = 0.0
     for lvl in LEVELS[:-1]:
         cumulative += mass[lvl]
-        if cumulative >= THRESHOLDS[lvl]:
+        if cumulative >= THRESHOLDS[lvl] or (lvl == "urgent" and mass["emergency"] >= EMERGENCY_SEEN_TODAY):
             return lvl, _severity(lvl)
     return "self_care", 0
 
