@@ -239,3 +239,20 @@ def test_patients_are_asked_only_in_plain_words(consult_ctx, clinic_model):
         lay_only=True,
     )
     assert step.questions and all(kn.findings[q.finding].lay_label for q in step.questions)
+
+
+def test_age_sex_and_urgency_are_kept_and_reported(graph_factory, consult_ctx):
+    g, t = graph_factory(), new_thread_id()
+    run(g, consult_ctx, t, "I'm a 35-year-old woman with a sore throat")
+    s = state_of(g, t)
+    assert (s["age_years"], s["sex"]) == (35, "female")
+    assert s["urgency"]["level"] in ("emergency", "urgent", "routine", "self_care") and s["urgency"]["reason"]
+    run(g, consult_ctx, t, "my son is 4 years old")  # the first statement wins: the patient is the woman
+    assert state_of(g, t)["age_years"] == 35
+    for _ in range(10):
+        if pending_question(g, t) is None:
+            break
+        run(g, consult_ctx, t, "no")
+    rep = state_of(g, t)["report"]
+    assert rep["urgency"]["level"] and rep["age_years"] == 35
+    assert "Urgency" in rep["text"]

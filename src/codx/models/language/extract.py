@@ -22,7 +22,8 @@ from codx.models.language.encoder import E5_NAME, MINILM_NAME
 from codx.models.language.matcher import MAX_SCAN_CHARS, DirectIds, Extraction, FindingMatcher, Mention
 from codx.models.language.polarity import phrase_at, polarity
 from codx.models.language.retrieval import FindingIndex
-from codx.models.language.words import COMMA, HARD_COMMA, STRONG, lang_tokens
+from codx.models.language.trained import TRAINED_NAME, base_name
+from codx.models.language.words import COMMA, HARD_COMMA, LANGUAGES, STRONG, lang_tokens
 
 #: At most this many pieces of one message go to the encoder (the rest are read exactly only).
 MAX_PIECES = 24
@@ -35,7 +36,9 @@ MIN_PIECE_WORDS = 2
 #: AgentClinic dev vignettes' clinical text: MiniLM hits below 0.7 were mostly wrong there ("Drinks alcohol
 #: socially" -> heavy alcohol use 0.65); e5's cosines are compressed (0.86-0.92 for right and wrong alike),
 #: so only close matches pass.
-MIN_SCORE = {MINILM_NAME: 0.7, E5_NAME: 0.90}
+#: The trained English encoder (`codx train encoder`, any run: its name is looked up without the "@weights"
+#: suffix) has its own: see its entry's comment below.
+MIN_SCORE = {MINILM_NAME: 0.7, E5_NAME: 0.90, TRAINED_NAME: 0.7}
 DEFAULT_MIN_SCORE = 0.9
 
 
@@ -110,6 +113,7 @@ class FindingExtractor:
         if not isinstance(text, str) or not text:
             return Extraction(mentions=[], truncated=False, scanned_chars=0)
         body = text[:MAX_SCAN_CHARS]
+        language = language if language in LANGUAGES else "en"
         exact = self.matcher_for(language).scan(body)
         mentions = list(exact.mentions)
         index = self.index_for(language)
@@ -131,7 +135,8 @@ class FindingExtractor:
         ][:MAX_PIECES]
         if not todo:
             return []
-        threshold = self.min_score.get(index.encoder.name, DEFAULT_MIN_SCORE)
+        name = index.encoder.name
+        threshold = self.min_score.get(name, self.min_score.get(base_name(name), DEFAULT_MIN_SCORE))
         found: list[Mention] = []
         for (s, e), hits in zip(todo, index.search([body[s:e] for s, e in todo], k=1), strict=True):
             if not hits or hits[0].score < threshold:
