@@ -62,6 +62,17 @@ def test_reads_three_shapes(tmp_path):
     assert (cx.age, cx.sex, cx.gold_urgency) == (8, "male", "self_care")
 
 
+def test_reads_nejm_image_challenges(tmp_path):
+    row = {
+        "question": "What is it?",
+        "patient_info": "I have a rash.",
+        "physical_exams": "Vesicles.",
+        "answers": [{"text": "Eczema", "correct": False}, {"text": "Shingles", "correct": True}],
+    }
+    (case,), counts = read_vignettes(write(tmp_path, [row]))
+    assert counts == {"agentclinic_nejm": 1} and case.gold == "Shingles" and case.text == "I have a rash.\nVesicles."
+
+
 def test_bad_line_is_named(tmp_path):
     with pytest.raises(InputFileError, match="line 2"):
         read_vignettes(write(tmp_path, [CODX, "{not json"]))

@@ -1,7 +1,8 @@
 """`codx bench vignettes`: free-text cases -> findings -> ranking and urgency (DESIGN section 4, issue 5).
 
-Input lines are read in one of three shapes, detected per line: codx (`{id, text, age?, sex?, gold_diagnosis?,
-gold_urgency?}`), AgentClinic OSCE (`OSCE_Examination`: everything but `Correct_Diagnosis` is the text) and
+Input lines are read in one of four shapes, detected per line: codx (`{id, text, age?, sex?, gold_diagnosis?,
+gold_urgency?}`), AgentClinic OSCE (`OSCE_Examination`: everything but `Correct_Diagnosis` is the text),
+AgentClinic NEJM (`patient_info` and `physical_exams` are the text, the correct answer is the gold) and
 MediQ (`context` sentences; only questions that ask for a diagnosis are cases, the others are counted as
 skipped). Gold diagnoses are free text: they are matched to pack diseases by name and synonyms (see
 `GoldMatcher`); unmatched golds are reported, and accuracy is given both over matched ("covered") cases and
@@ -78,6 +79,14 @@ def from_mediq(row: dict, n: int) -> Vignette | None:
     return Vignette(id=str(row.get("id", n)), text=text, gold=row.get("answer"))
 
 
+def from_agentclinic_nejm(row: dict, n: int) -> Vignette:
+    """NEJM image challenges as AgentClinic ships them: the patient's words and the examination are the text
+    (the image is not read); the gold is the answer marked correct."""
+    gold = next((a.get("text") for a in row.get("answers", []) if a.get("correct")), None)
+    text = "\n".join(str(row.get(k, "")) for k in ("patient_info", "physical_exams") if row.get(k))
+    return Vignette(id=str(row.get("id", n)), text=text, gold=gold)
+
+
 def from_codx(row: dict, n: int) -> Vignette:
     if not isinstance(row.get("text"), str):
         raise ValueError("a codx vignette needs a `text` string")
@@ -108,6 +117,9 @@ def read_vignettes(path: Path) -> tuple[list[Vignette], dict[str, int]]:
                 if "OSCE_Examination" in row:
                     case: Vignette | None = from_agentclinic(row, n)
                     counts["agentclinic"] += 1
+                elif "patient_info" in row and "answers" in row:
+                    case = from_agentclinic_nejm(row, n)
+                    counts["agentclinic_nejm"] += 1
                 elif "context" in row and "answer" in row:
                     case = from_mediq(row, n)
                     counts["mediq" if case else "skipped_not_diagnosis"] += 1
