@@ -21,7 +21,7 @@ from codx.models.language.cues import CUES
 from codx.models.language.encoder import E5_NAME, MINILM_NAME
 from codx.models.language.matcher import MAX_SCAN_CHARS, DirectIds, Extraction, FindingMatcher, Mention
 from codx.models.language.polarity import phrase_at, polarity
-from codx.models.language.retrieval import FindingIndex
+from codx.models.language.retrieval import FindingIndex, Hit
 from codx.models.language.trained import TRAINED_NAME, base_name
 from codx.models.language.words import COMMA, HARD_COMMA, LANGUAGES, STRONG, lang_tokens
 
@@ -40,6 +40,10 @@ MIN_PIECE_WORDS = 2
 #: suffix) has its own: see its entry's comment below.
 MIN_SCORE = {MINILM_NAME: 0.7, E5_NAME: 0.90, TRAINED_NAME: 0.7}
 DEFAULT_MIN_SCORE = 0.9
+#: How far below the threshold a hit may be when its phrase shares a word stem (first `STEM` letters) with
+#: the piece.
+SHARED_WORD_MARGIN = 0.15
+STEM = 5
 
 
 #: Words that say a part was examined and found normal: "Normal bowel sounds" is close in meaning to
@@ -138,10 +142,11 @@ class FindingExtractor:
         name = index.encoder.name
         threshold = self.min_score.get(name, self.min_score.get(base_name(name), DEFAULT_MIN_SCORE))
         found: list[Mention] = []
-        for (s, e), hits in zip(todo, index.search([body[s:e] for s, e in todo], k=1), strict=True):
-            if not hits or hits[0].score < threshold:
+        for (s, e), hits in zip(todo, index.search([body[s:e] for s, e in todo], k=5), strict=True):
+            hit = _accepted(hits, body[s:e], language, threshold)
+            if hit is None:
                 continue
-            fid = self.kn.finding_ids[hits[0].finding]
+            fid = self.kn.finding_ids[hit.finding]
             toks = lang_tokens(body[s:e], language)
             normal = NORMAL_WORDS.get(language, NORMAL_WORDS["en"])
             if language == "zh":
@@ -157,10 +162,39 @@ class FindingExtractor:
                     span=body[s:e],
                     start=s,
                     end=e,
-                    confidence=round(float(hits[0].score), 4),
+                    confidence=round(float(hit.score), 4),
                 )
             )
         return found
+
+
+def _accepted(hits: list[Hit], piece: str, language: str, threshold: float) -> Hit | None:
+    """The best hit at the threshold; below it, by up to `SHARED_WORD_MARGIN`, the best hit whose phrase
+    shares a word stem with the piece ("crusted vesicles" -> "vesicular eruption"): the lexical half of the
+    hybrid vouches for a meaning the encoder is less sure of."""
+    if hits and hits[0].score >= threshold:
+        return hits[0]
+    stems = _stems(piece, language)
+    for h in hits:
+        if h.score >= threshold - SHARED_WORD_MARGIN and stems & _stems(h.phrase, language):
+            return h
+    return None
+
+
+def _stems(text: str, language: str) -> set[str]:
+    if language == "zh":  # two-character words
+        han = [t.norm for t in lang_tokens(text, language) if not t.norm.isascii()]
+        return {a + b for a, b in zip(han, han[1:], strict=False)}
+    found = {t.norm[:STEM] for t in lang_tokens(text, language) if len(t.norm) >= STEM and t.norm.isalpha()}
+    return found - _FILLER_STEMS
+
+
+#: Stems of words that say nothing about which finding is meant (case-report and conversation filler).
+_FILLER_STEMS = frozenset(
+    "patie prese sympt histo repor noted exami there which about witho durin after befor since years month "
+    "weeks hours other feeli havin right sever sligh recen sudde areas aroun sever abnor quite every "
+    "sympt probl issue thing times daily start still".split()
+)
 
 
 def _lookup_worthy(piece: str, language: str) -> bool:
