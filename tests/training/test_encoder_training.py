@@ -30,6 +30,7 @@ from codx.models.packs.schema import Annotation, Disease, Pack, PackMeta
 from codx.settings import Settings
 from codx.training.encoder import EncoderTrainConfig, contrastive_loss, train_encoder
 from codx.training.encoder_pairs import collect_pairs, split_pairs
+from codx.training.encoder_report import suggest_threshold
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -142,3 +143,15 @@ def test_training_without_pairs_says_which_packs(heldout_kn, tmp_path):
     with pytest.raises(EncoderError, match="training pairs"):
         train_encoder([clinic_pack()], heldout_kn, tmp_path / "enc", EncoderTrainConfig(steps=1, batch_size=2))
     assert not (tmp_path / "enc").exists()
+
+
+def test_suggested_threshold_keeps_minilms_right_answers():
+    def rows(accepted: list[float], correct: list[float]) -> list[dict[str, float]]:
+        return [
+            {"threshold": t, "lay_accepted": a, "lay_accepted_correct": c, "controls_accepted": 0.0}
+            for t, a, c in zip([0.6, 0.65, 0.7, 0.75, 0.8], accepted, correct, strict=True)
+        ]
+
+    before = rows([1.0, 0.9, 0.8, 0.7, 0.6], [0.3, 0.3, 0.3, 0.3, 0.3])  # 0.24 right at MiniLM's 0.7
+    after = rows([1.0, 0.9, 0.8, 0.6, 0.4], [0.4, 0.4, 0.4, 0.45, 0.55])  # 0.27 at 0.75, 0.22 at 0.8
+    assert suggest_threshold(after, before) == 0.75

@@ -131,6 +131,16 @@ def test_the_language_comes_from_the_first_message_and_can_be_overridden(open_ap
     assert [b.label for b in replies(at)] == ["Oui", "Non", "Je ne sais pas"]
 
 
+def test_the_mode_switch_works_once_the_page_speaks_the_patients_language(open_app, engine):
+    """The page's words change after the first message; the switch must still set a valid mode."""
+    at = say(open_app(), "Tengo dolor de garganta")
+    assert [r.label for r in at.sidebar.radio] == ["Modo"]
+    at.radio(key=f"mode-{thread_of(at)}-es").set_value("doctor")
+    at.run()
+    view = engine.consultations.view(thread_of(at))
+    assert view.mode == "doctor" and view.language == "es"
+
+
 def test_a_language_chosen_before_the_first_message_is_used(open_app):
     at = open_app()
     at.selectbox(key=f"lang-{thread_of(at)}").set_value("fr")
@@ -141,7 +151,7 @@ def test_a_language_chosen_before_the_first_message_is_used(open_app):
 
 def test_doctor_mode_shows_gains_and_edits_findings(open_app, engine):
     at = open_app()
-    at.radio(key=f"mode-{thread_of(at)}").set_value("doctor")
+    at.radio(key=f"mode-{thread_of(at)}-en").set_value("doctor")
     at.run()
     at = say(at, "+C:sore_throat")
     assert not at.exception
@@ -165,7 +175,7 @@ def test_doctor_mode_shows_gains_and_edits_findings(open_app, engine):
     at.button(key="FormSubmitter:remove-findings-Remove").click()
     at.run()
     assert [f["id"] for f in engine.consultations.view(thread_of(at)).findings] == ["C:fever"]
-    assert "Phenopacket" in {b.label for b in at.get("download_button")}
+    assert "Phenopacket (GA4GH v2)" in {b.label for b in at.get("download_button")}
 
     at.text_input(key="add-text").set_value("HP:9999999")
     at.button(key="FormSubmitter:add-finding-Add").click()
@@ -176,7 +186,7 @@ def test_doctor_mode_shows_gains_and_edits_findings(open_app, engine):
 def test_switching_to_doctor_mode_mid_consultation(open_app):
     at = say(open_app(), "I have a sore throat")
     assert "expected gain" not in bubbles(at)[-1][1]
-    at.radio(key=f"mode-{thread_of(at)}").set_value("doctor")
+    at.radio(key=f"mode-{thread_of(at)}-en").set_value("doctor")
     at.run()
     assert "expected gain" in bubbles(at)[-1][1], "the pending question is asked again with its id and gain"
     assert "Next-best questions" in [s.value for s in at.subheader]

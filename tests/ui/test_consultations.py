@@ -3,6 +3,7 @@ concurrency and restarts."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -24,6 +25,16 @@ def test_a_turn_streams_node_updates_and_the_view_shows_the_question(engine):
     assert view.question["options"] == ["yes", "no", "not sure"]
     assert view.top and view.top[0]["probability"] >= view.top[-1]["probability"]
     assert view.language == "en" and view.mode == "patient" and view.version
+
+
+def test_one_checkpoint_per_turn(engine):
+    """The app writes a consultation once per turn (LangGraph durability "exit"), not once per node."""
+    from codx.agent.session import config_for
+
+    cons, t = engine.consultations, new_thread_id()
+    cons.turn(t, "I have a sore throat")
+    cons.turn(t, "yes")
+    assert len(list(cons.graph.get_state_history(config_for(t)))) == 2
 
 
 def test_a_turn_completes_even_when_the_progress_callback_raises(engine):
@@ -70,6 +81,9 @@ def test_language_change_asks_the_pending_question_again(engine):
     after = cons.view(t).question
     assert after["finding"] == before["finding"] and after["options"] == ["sí", "no", "no sé"]
     assert not cons.set_options(new_thread_id(), language="fr"), "nothing to change before the first message"
+    assert not cons.set_options(t, language="Automatic"), "only the six languages"
+    assert not cons.set_options(t, mode="Patient"), "only patient or doctor"
+    assert cons.view(t).language == "es"
 
 
 def test_options_change_on_a_finished_consultation_keeps_its_report(engine):
@@ -149,3 +163,37 @@ def test_the_turn_benchmark_reports_percentiles_and_no_cross_talk(engine):
     assert 0 < summary["turn_ms_p50"] <= summary["turn_ms_p95"] <= summary["turn_ms_max"]
     assert len(cases) == 4 and all(c["turns"] >= 1 and c["predictions"] for c in cases)
     assert {c["language"] for c in cases} == {"en", "es", "fr"}
+
+
+def test_a_consultation_with_only_doctor_edits_is_titled_by_its_findings(engine):
+    cons, t = engine.consultations, new_thread_id()
+    cons.edit_findings(t, add=[("C:fever", "present")])
+    titles: dict[str, str] = {}
+    assert [(p.thread_id, p.title) for p in cons.past(titles=titles)] == [(t, "Fever")]
+    assert titles == {t: "Fever"}, "titles are kept by the caller and not read again"
+
+
+def test_checkpoint_times_come_from_the_checkpoint_id():
+    from langgraph.checkpoint.base.id import uuid6
+
+    from codx.ui.history import checkpoint_time
+
+    assert checkpoint_time(str(uuid6()))[:4] >= "2025"
+    assert checkpoint_time("not-a-uuid") == ""
+
+
+@pytest.mark.skipif(not os.environ.get("CODX_TEST_DATABASE_URL"), reason="no PostgreSQL (CI starts one)")
+def test_sessions_and_the_past_list_on_postgres(tmp_path):
+    from ui_harness import clinic_context
+
+    from codx.agent.persistence import open_checkpointer
+    from codx.ui.engine import engine_from_context
+
+    ctx = clinic_context(tmp_path)
+    t = new_thread_id()
+    with open_checkpointer(None, os.environ["CODX_TEST_DATABASE_URL"]) as saver:  # type: ignore[arg-type]
+        cons = engine_from_context(ctx, saver, tmp_path).consultations
+        cons.turn(t, "I have a sore throat (postgres)")
+        assert cons.view(t).question is not None
+        past = cons.past(limit=50)
+        assert past[0].thread_id == t and past[0].title == "I have a sore throat (postgres)" and past[0].updated

@@ -184,6 +184,58 @@ def train_diagnosis(settings: Settings, packs: tuple[str, ...], synthetic: int, 
     click.echo(f"saved to {folder}")
 
 
+@train.command("encoder")
+@click.option(
+    "--pack", "packs", multiple=True, default=["hpo", "common"], show_default=True, help="Packs whose pairs to use."
+)
+@click.option("--steps", default=None, type=int, help="Optimizer steps [default: EncoderTrainConfig].")
+@click.option("--batch-size", default=None, type=int, help="Pairs per step (in-batch negatives).")
+@click.option("--lr", default=None, type=float, help="Peak learning rate.")
+@click.option("--hard-negatives/--no-hard-negatives", default=None, help="Add an ontology neighbour's label per pair.")
+@click.option("--freeze-embeddings/--train-embeddings", default=None, help="Keep the word vectors fixed.")
+@click.option("--language", "languages", multiple=True, help="Pack label languages to pair (repeat) [default: en].")
+@click.option("--dev-size", default=None, type=int, help="Pairs held out for the model card's dev metrics.")
+@click.option("--seed", default=0, show_default=True)
+@click.pass_obj
+def train_encoder_cmd(
+    settings: Settings,
+    packs: tuple[str, ...],
+    steps: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    hard_negatives: bool | None,
+    freeze_embeddings: bool | None,
+    languages: tuple[str, ...],
+    dev_size: int | None,
+    seed: int,
+) -> None:
+    """Fine-tune the English encoder on the packs' phrase/label pairs (held-out lay words excluded)."""
+    import dataclasses
+
+    from codx.models.diagnosis.knowledge import Knowledge
+    from codx.models.diagnosis.params import DiagnosisParams
+    from codx.models.language.trained import trained_dir
+    from codx.models.packs.registry import get_pack
+    from codx.training.encoder import EncoderTrainConfig, train_encoder
+
+    given = {"steps": steps, "batch_size": batch_size, "lr": lr, "hard_negatives": hard_negatives}
+    given |= {"freeze_embeddings": freeze_embeddings, "dev_size": dev_size, "languages": tuple(languages) or None}
+    cfg = EncoderTrainConfig(seed=seed, threads=settings.threads)
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in given.items() if v is not None})
+    loaded = [get_pack(settings.packs_dir, n) for n in packs]
+    heldout_kn = Knowledge([get_pack(settings.packs_dir, "hpo")], DiagnosisParams())  # what the benchmark scores
+    out = trained_dir(settings.data_dir)
+    with progress_bar("training encoder") as update:
+        manifest = train_encoder(loaded, heldout_kn, out, cfg, settings.data_dir / "indexes", progress=update)
+    m = manifest["metrics"]
+    before, after = m["lay_heldout_before"], m["lay_heldout_after"]
+    click.echo(
+        f"held-out lay synonyms (n={after['n']}): top-1 {before['top1']} -> {after['top1']}, "
+        f"top-5 {before['top5']} -> {after['top5']}; training {manifest['seconds']['train']} s"
+    )
+    click.echo(f"saved to {out} (model card: {out / 'MODEL_CARD.md'})")
+
+
 # -- one case ----------------------------------------------------------------------------------
 EXAMPLE_CASE = {  # a Marfan-like presentation, written for the demo (not from any dataset)
     "present": ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0001519"],
@@ -382,6 +434,7 @@ def bench_understanding(
     from codx.bootstrap import make_extractor
     from codx.models.language.encoder import MiniLMEncoder, ensure_e5
     from codx.models.language.retrieval import FindingIndex
+    from codx.models.language.trained import load_trained_encoder
 
     model = _hpo_model(settings)
     kn = model.knowledge
@@ -392,6 +445,11 @@ def bench_understanding(
         lay_summary, lay_cases = run_lay_heldout(kn, MiniLMEncoder(), cache, progress=update)
         summary["lay_heldout_en"] = lay_summary
         cases += lay_cases
+        trained = load_trained_encoder(settings.data_dir)
+        if trained is not None:
+            trained_summary, trained_cases = run_lay_heldout(kn, trained, cache, progress=update)
+            summary["lay_heldout_en_trained"] = trained_summary
+            cases += [{**c, "id": f"trained-{c['id']}"} for c in trained_cases]
         if translations:
             index = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress=update), cache, progress=update)
             summary["translations"] = []
@@ -413,6 +471,7 @@ def bench_understanding(
             cases += c
     write_report(out, summary, cases)
     rows = [(f"lay held-out (en) {k}", v) for k, v in lay_summary.items()]
+    rows += [(f"lay held-out (en, trained) {k}", v) for k, v in summary.get("lay_heldout_en_trained", {}).items()]
     for s in summary.get("translations", []):
         rows += [(f"{s['file']} {k}", v) for k, v in s.items() if k != "file"]
     rows += [(f"polarity {k}", v) for k, v in pol_summary.items() if not isinstance(v, dict | list)]
@@ -485,6 +544,43 @@ def bench_speed(settings: Settings, out: Path, n_cases: int) -> None:
             rows.append((k, v))
     print_table("speed (hpo pack)", rows)
     click.echo(f"wrote {out}")
+
+
+# -- app ----------------------------------------------------------------------------------------
+_PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+@cli.command("ui", context_settings=_PASS_THROUGH)
+@click.pass_context
+def ui(ctx: click.Context) -> None:
+    """Open the consultation app in the browser (Streamlit). Extra arguments go to `streamlit run`,
+    e.g. `codx ui --server.port 8600 --server.headless true`."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("codx.ui.app")  # located, not imported: the app runs in Streamlit's process
+    if spec is None or spec.origin is None:
+        raise CodxError("the app module codx.ui.app is missing; reinstall codx (make setup)")
+    cmd = [sys.executable, "-m", "streamlit", "run", spec.origin, "--browser.gatherUsageStats", "false", *ctx.args]
+    sys.stdout.flush()
+    os.execv(sys.executable, cmd)  # become the server: signals (Ctrl-C, a supervisor's TERM) reach it directly
+
+
+@bench.command("ui")
+@click.option("--sessions", default=20, show_default=True, help="Concurrent sessions.")
+@click.option("--turns", default=12, show_default=True, help="Most turns per session.")
+@click.option(
+    "--think", default=3.0, show_default=True, help="Mean pause between a session's turns, seconds (0: worst case)."
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+def bench_ui(sessions: int, turns: int, think: float, out: Path) -> None:
+    """Server-side turn time of the app: concurrent sessions through the app's own consultation code,
+    checked for cross-talk (runs `python -m codx.ui.bench`, which the CLI does not import)."""
+    import os
+
+    args = ["--sessions", str(sessions), "--turns", str(turns), "--think", str(think), "--out", str(out)]
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "codx.ui.bench", *args])
 
 
 def _register() -> None:

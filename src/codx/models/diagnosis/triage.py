@@ -51,10 +51,9 @@ def triage(
 ) -> Triage:
     """`present`: finding indices the patient has; `text_flags`: labels of red flags the text screen raised."""
     prob = ranking.probabilities
-    levels = [d.urgency or UNRATED for d in kn.diseases]
-    mass = {lvl: 0.0 for lvl in LEVELS}
-    for i in np.flatnonzero(prob > 1e-9):
-        mass[levels[i]] += float(prob[i])
+    level_of = _level_index(kn)
+    sums = np.bincount(level_of, weights=prob, minlength=len(LEVELS))
+    mass: dict[Level, float] = {lvl: float(sums[k]) for k, lvl in enumerate(LEVELS)}
     by_level = {k: round(v, 4) for k, v in mass.items()}
 
     if text_flags:
@@ -69,11 +68,21 @@ def triage(
             names = sorted({f"{f[0]} (sign of {f[1]})" for f in flagged if _severity(f[2]) == _severity(worst[2])})
             return Triage(level=level, reason=f"red flag: {'; '.join(names[:3])}", by_level=by_level, red_flags=names)
     level, _ = _decide(mass)
-    order = [i for i in ranking.order[: max(top * 10, 30)] if _severity(levels[i]) >= _severity(level)][:top]
+    rank = LEVELS.index(level)
+    order = [int(i) for i in ranking.order[: max(top * 10, 30)] if level_of[i] <= rank][:top]
     named = ", ".join(f"{kn.diseases[i].name} {prob[i]:.0%}" for i in order)
     cumulative = sum(mass[lvl] for lvl in LEVELS[: LEVELS.index(level) + 1])
     reason = f"{cumulative:.0%} probability of conditions needing {level.replace('_', ' ')} care or sooner"
     return Triage(level=level, reason=f"{reason} ({named})" if named else reason, by_level=by_level)
+
+
+def _level_index(kn: Knowledge) -> np.ndarray:
+    """Position in LEVELS of each disease's urgency, computed once per Knowledge (turns reuse it)."""
+    cached = getattr(kn, "_triage_levels", None)
+    if cached is None:
+        cached = np.array([LEVELS.index(d.urgency or UNRATED) for d in kn.diseases], dtype=np.int64)
+        kn._triage_levels = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _decide(mass: dict[Level, float]) -> tuple[Level, int]:
