@@ -11,11 +11,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from support.clinic import clinic_pack
-
-from codx.models.diagnosis.model import DiagnosisModel, ModelCard, PackRef
-from codx.models.diagnosis.params import DiagnosisParams
-from codx.models.packs.store import save_pack
+from support.clinic import clinic_pack, save_clinic
 
 QUESTION = re.compile(r"codx: (Do you have [^?\r\n]+\?)")
 END = re.compile(r"These are possibilities")  # the report of a diagnosis (tau reached)
@@ -23,17 +19,7 @@ END = re.compile(r"These are possibilities")  # the report of a diagnosis (tau r
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    pack = clinic_pack()
-    save_pack(pack, data / "packs" / "clinic")
-    card = ModelCard(
-        name="clinic",
-        packs=[PackRef(name="clinic", version=pack.meta.version)],
-        params=DiagnosisParams(eps=0.02, related_weight=0.0),
-        training_data="test",
-    )
-    DiagnosisModel([pack], card).save(data / "models" / "clinic")
-    return data
+    return save_clinic(tmp_path / "data")
 
 
 def spawn(data: Path, *args: str) -> pexpect.spawn:

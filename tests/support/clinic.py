@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from codx.models.diagnosis.model import DiagnosisModel, ModelCard, PackRef
+from codx.models.diagnosis.params import DiagnosisParams
 from codx.models.packs.schema import Annotation, Disease, Finding, Pack, PackMeta
+from codx.models.packs.store import save_pack
 
 FINDINGS = {
     "C:root": ("Clinical finding", None),
@@ -42,3 +47,17 @@ def clinic_pack() -> Pack:
     diseases = [Disease(id=did, name=name) for did, (name, _) in DISEASES.items()]
     anns = [Annotation(disease=did, finding=f, frequency=p) for did, (_, fs) in DISEASES.items() for f, p in fs.items()]
     return Pack.from_records(PackMeta(name="clinic", version="test"), diseases, findings, anns)
+
+
+def save_clinic(data: Path) -> Path:
+    """A data directory holding the built clinic pack and its model, so nothing is built or trained."""
+    pack = clinic_pack()
+    save_pack(pack, data / "packs" / "clinic")
+    card = ModelCard(
+        name="clinic",
+        packs=[PackRef(name="clinic", version=pack.meta.version)],
+        params=DiagnosisParams(eps=0.02, related_weight=0.0),
+        training_data="test",
+    )
+    DiagnosisModel([pack], card).save(data / "models" / "clinic")
+    return data

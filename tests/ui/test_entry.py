@@ -10,7 +10,8 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
-from ui_harness import clinic_env, save_clinic
+from support.clinic import save_clinic
+from ui_harness import clinic_env
 
 from codx.cli.main import cli
 

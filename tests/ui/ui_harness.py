@@ -15,12 +15,11 @@ from support.clinic import clinic_pack
 from codx.agent.context import ConsultContext
 from codx.agent.persistence import open_checkpointer
 from codx.models.diagnosis.inquiry import StopRule
-from codx.models.diagnosis.model import DiagnosisModel, ModelCard, PackRef
+from codx.models.diagnosis.model import DiagnosisModel, ModelCard
 from codx.models.diagnosis.params import DiagnosisParams
 from codx.models.language.extract import FindingExtractor
 from codx.models.language.matcher import FindingMatcher
 from codx.models.language.words import LANGUAGES
-from codx.models.packs.store import save_pack
 from codx.tools.registry import ToolContext, load_tools
 from codx.ui.engine import Engine, engine_from_context
 
@@ -92,20 +91,6 @@ def close_all() -> None:
         for engine in _engines.values():
             engine.close()
         _engines.clear()
-
-
-def save_clinic(data: Path) -> Path:
-    """A data directory holding the built clinic pack and its model, so nothing is built or trained."""
-    pack = clinic_pack()
-    save_pack(pack, data / "packs" / "clinic")
-    card = ModelCard(
-        name="clinic",
-        packs=[PackRef(name="clinic", version=pack.meta.version)],
-        params=DiagnosisParams(eps=0.02, related_weight=0.0),
-        training_data="test",
-    )
-    DiagnosisModel([pack], card).save(data / "models" / "clinic")
-    return data
 
 
 def clinic_env(data: Path) -> dict[str, str]:

@@ -38,7 +38,8 @@ def build_report(model: DiagnosisModel, state: dict, tau: float, emergency_numbe
             }
         )
     flags = [RedFlag(**f) for f in state.get("red_flags", [])]
-    urgency = triage(kn, ranking, ev.present, [f.label for f in flags])
+    # the update node triaged these same findings a moment ago; a client rendering a report alone computes it
+    urgency = state.get("urgency") or triage(kn, ranking, ev.present, [f.label for f in flags]).model_dump()
     confident = bool(top) and top[0][1] >= tau
     decision = "emergency" if flags else ("diagnose" if confident else "undetermined")
     report = {
@@ -51,7 +52,7 @@ def build_report(model: DiagnosisModel, state: dict, tau: float, emergency_numbe
         "decision": decision,
         "questions_asked": len(state.get("asked", [])),
         "red_flags": [f.model_dump() for f in flags],
-        "urgency": urgency.model_dump(),
+        "urgency": urgency,
         "age_years": state.get("age_years"),
         "sex": state.get("sex"),
         "language": language,
