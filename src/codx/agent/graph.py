@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -32,6 +32,12 @@ def route_after_understand(state: ConsultState) -> Literal["tools", "update"]:
     return "tools" if isinstance(last, AIMessage) and last.tool_calls else "update"
 
 
+def route_after_tools(state: ConsultState) -> Literal["screen", "update"]:
+    """A transcript (a new human message) is screened and read like typed text; other results go on."""
+    messages = state.get("messages", [])
+    return "screen" if messages and isinstance(messages[-1], HumanMessage) else "update"
+
+
 def route_after_update(state: ConsultState) -> Literal["inquire", "report"]:
     return "inquire" if state.get("decision") == "ask" and state.get("next_questions") else "report"
 
@@ -49,7 +55,7 @@ def build_graph(tools: list[BaseTool], checkpointer: BaseCheckpointSaver | None)
     g.add_conditional_edges("screen", route_after_screen)
     g.add_conditional_edges("understand", route_after_understand)
     g.add_edge("tools", "record_tools")
-    g.add_edge("record_tools", "update")
+    g.add_conditional_edges("record_tools", route_after_tools)
     g.add_conditional_edges("update", route_after_update)
     g.add_edge("inquire", "screen")
     g.add_edge("report", END)

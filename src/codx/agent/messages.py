@@ -28,3 +28,18 @@ def last_human_length(state: dict) -> int:
         if isinstance(m, HumanMessage):
             return len(text_of(m))
     return 0
+
+
+#: `HumanMessage.additional_kwargs` key of a recording (a path in the tools' folder) still to be transcribed.
+AUDIO_KEY = "audio"
+#: Set on the message that holds a recording's transcript, so it is read like typed text.
+TRANSCRIPT_KEY = "transcribed_from"
+
+
+def last_human_audio(state: dict) -> str | None:
+    """The recording the newest human message carries, if that message is a recording."""
+    for m in reversed(state.get("messages", [])):
+        if isinstance(m, HumanMessage):
+            audio = m.additional_kwargs.get(AUDIO_KEY)
+            return audio if isinstance(audio, str) and audio else None
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import HumanMessage
@@ -13,6 +14,8 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from codx.agent.context import ConsultContext
+from codx.agent.messages import AUDIO_KEY
+from codx.errors import AudioError, ToolError
 
 
 class TurnEvent(BaseModel):
@@ -40,6 +43,20 @@ def pending_question(graph: CompiledStateGraph, thread_id: str) -> dict | None:
     return None
 
 
+def save_recording(ctx: ConsultContext, thread_id: str, data: bytes, suffix: str = ".wav") -> str:
+    """Keep a recording in the tools' folder (never in the checkpoint) and return its path there."""
+    if ctx.workdir is None:
+        raise ToolError("no tool folder is configured, so recordings cannot be kept; start codx through its CLI or app")
+    if not data:
+        raise AudioError("no audio was received: record again")
+    suffix = suffix if suffix.startswith(".") and suffix[1:].isalnum() and len(suffix) <= 6 else ".wav"
+    rel = Path("recordings") / f"{thread_id}-{uuid.uuid4().hex[:8]}{suffix.lower()}"
+    target = ctx.workdir / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return rel.as_posix()
+
+
 def send(
     graph: CompiledStateGraph,
     ctx: ConsultContext,
@@ -47,13 +64,16 @@ def send(
     text: str,
     mode: str | None = None,
     language: str | None = None,
+    audio: str | None = None,
 ) -> Iterator[TurnEvent]:
-    """Feed the patient's text: as the answer when a question is pending, else as a new message."""
+    """Feed the patient's text, or a recording saved with `save_recording` (`audio`): as the answer when a
+    question is pending, else as a new message."""
     config = config_for(thread_id)
+    message = HumanMessage(content="", additional_kwargs={AUDIO_KEY: audio}) if audio else HumanMessage(content=text)
     if pending_question(graph, thread_id) is not None:
-        payload: Any = Command(resume=text)
+        payload: Any = Command(resume={AUDIO_KEY: audio} if audio else text)
     else:
-        payload = {"messages": [HumanMessage(content=text)]}
+        payload = {"messages": [message]}
         if mode:
             payload["mode"] = mode
         if language:

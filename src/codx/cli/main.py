@@ -585,9 +585,12 @@ def bench_ui(sessions: int, turns: int, think: float, out: Path) -> None:
 
 def _register() -> None:
     from codx.cli.chat import chat, history
+    from codx.cli.speech import models, transcribe
 
     cli.add_command(chat)
     cli.add_command(history)
+    cli.add_command(models)
+    cli.add_command(transcribe)
 
 
 _register()

@@ -44,6 +44,7 @@ class ToolContext:
 
     workdir: Path
     model: DiagnosisModel | None = None
+    models_dir: Path | None = None  # converted and trained models (speech); None: tools that need one refuse
 
     def __post_init__(self) -> None:
         workdir = Path(self.workdir).expanduser().resolve()
@@ -58,7 +59,7 @@ class ToolContext:
     @classmethod
     def for_data_dir(cls, data_dir: Path, model: DiagnosisModel | None = None) -> ToolContext:
         """The standard context: tools share `<data_dir>/tool-files` (pass `Settings().data_dir`)."""
-        return cls(workdir=Path(data_dir) / "tool-files", model=model)
+        return cls(workdir=Path(data_dir) / "tool-files", model=model, models_dir=Path(data_dir) / "models")
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from codx.models.diagnosis.params import DiagnosisParams
 from codx.models.diagnosis.posterior import log_joint, ranking_from_log_joint
 from codx.models.diagnosis.scoring import rank_of
 from codx.models.packs.schema import Pack
+from codx.progress import Progress
 from codx.training.simulate import InteractiveCase, full_evidence, hide_annotations, run_dialog, sample_cases
 
-Progress = Callable[[str, float], None]  # (stage description, fraction done)
 Refit = Callable[[list[InteractiveCase]], Pack]  # rebuilds a dataset's pack from a subset of its cases
 
 #: Grids for literature packs (hpo) and for population packs (goal sets, DDXPlus with its statistics).

@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,10 +43,9 @@ from codx.models.language.encoder import (
 )
 from codx.models.language.trained import TRAINED_FORMAT, TRAINED_NAME, WEIGHTS, TrainedEncoder, weights_sha256
 from codx.models.packs.schema import Pack
+from codx.progress import Progress
 from codx.training.encoder_pairs import Pair, PairSet, pair_weight, split_pairs
 from codx.training.encoder_report import dev_metrics, model_card, suggest_threshold, threshold_table
-
-Progress = Callable[[str, float], None]
 
 #: Files of the base sentence-transformers folder copied next to the trained weights (tokenizer, pooling).
 BASE_FILES = [

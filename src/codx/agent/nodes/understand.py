@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from codx.agent import texts
 from codx.agent.context import MAX_MESSAGE_CHARS, ConsultContext
-from codx.agent.messages import last_human_length, last_human_text
+from codx.agent.messages import last_human_audio, last_human_length, last_human_text
 from codx.agent.state import ConsultState, FindingRecord
 from codx.errors import ToolError
 from codx.models.language.answers import parse_answer
@@ -17,9 +17,14 @@ from codx.models.language.demographics import read_demographics
 from codx.models.language.detect import detect_language
 from codx.tools.call import parse_tool_command
 
+TRANSCRIBE_TOOL = "transcribe_audio"
+
 
 def understand(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     ctx = runtime.context
+    audio = last_human_audio(state)
+    if audio is not None:
+        return _transcribe(audio, state, ctx)
     packs = tuple(state.get("packs") or ctx.default_packs)
     turn = state.get("turn", 0) + 1
     text = last_human_text(state)
@@ -70,6 +75,18 @@ def understand(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     if not findings:
         notices.append(texts.t(language, "nothing_understood"))
     return {**update, "findings": findings}
+
+
+def _transcribe(audio: str, state: ConsultState, ctx: ConsultContext) -> dict:
+    """A recording is turned into text by the transcription tool first; its transcript comes back as a human
+    message and passes the red-flag screen and this node like typed text (see `record_tools`)."""
+    if not any(tool.name == TRANSCRIBE_TOOL for tool in ctx.tools):
+        return {"notices": [texts.t(state.get("language"), "voice_unavailable")]}
+    args = {"path": audio}
+    if state.get("language"):
+        args["language"] = state["language"]
+    call = {"name": TRANSCRIBE_TOOL, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}
+    return {"messages": [AIMessage(content="", tool_calls=[call])]}
 
 
 def _record(fid: str, label: str, status: str, source: str, evidence: str, turn: int) -> FindingRecord:

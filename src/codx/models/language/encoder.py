@@ -47,7 +47,7 @@ import os
 import shutil
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +57,8 @@ import numpy as np
 import torch
 
 from codx.errors import EncoderError
+from codx.progress import Progress
 
-Progress = Callable[[str, float], None]
 Kind = Literal["query", "passage"]
 
 MINILM_NAME = "all-MiniLM-L6-v2"

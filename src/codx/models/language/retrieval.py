@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from codx.errors import EncoderError
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.language.encoder import TextEncoder
 from codx.models.language.matcher import phrase_key
-
-Progress = Callable[[str, float], None]
+from codx.progress import Progress
 
 
 @dataclass(frozen=True)
