@@ -7,7 +7,9 @@ import re
 import wave
 from io import BytesIO
 
+import pytest
 from streamlit.testing.v1 import AppTest
+from support.speech import needs_espeak, speak
 from ui_harness import HEARD
 
 
@@ -219,6 +221,22 @@ def test_a_recording_is_transcribed_and_confirmed_before_it_is_sent(open_app):
     at.button(key="draft-send").click()
     at.run()
     assert ("user", HEARD + " and a fever") in bubbles(at)
+    assert replies(at)
+
+
+@needs_espeak
+@pytest.mark.slow
+def test_a_spoken_complaint_is_transcribed_by_whisper_and_confirmed(open_app, speech_models_dir):
+    at = open_app(models_dir=speech_models_dir)
+    assert at.audio_input, "the microphone is offered when codx's transcription tool is loaded"
+    at.audio_input[0].set_value(("clip.wav", speak("I have a sore throat and a fever.", speed=130), "audio/wav"))
+    at.run()
+    draft = at.text_area[0].value
+    assert "sore throat" in draft.lower() and "fever" in draft.lower(), draft
+    assert len(bubbles(at)) == 1, "nothing enters the consultation before it is confirmed"
+    at.button(key="draft-send").click()
+    at.run()
+    assert ("user", draft) in bubbles(at)
     assert replies(at)
 
 

@@ -23,7 +23,7 @@ from codx.models.language.words import LANGUAGES
 from codx.tools.registry import ToolContext, load_tools
 from codx.ui.engine import Engine, engine_from_context
 
-_engines: dict[tuple[str, bool], Engine] = {}
+_engines: dict[tuple[str, bool, str | None], Engine] = {}
 _lock = threading.Lock()
 _model: DiagnosisModel | None = None
 
@@ -58,12 +58,15 @@ def fake_media_tools() -> list[BaseTool]:
     ]
 
 
-def clinic_context(workdir: Path, media: bool = False) -> ConsultContext:
+def clinic_context(workdir: Path, media: bool = False, models_dir: Path | None = None) -> ConsultContext:
+    """`media`: the fake voice and image tools; `models_dir`: converted Whisper weights, so the real
+    `transcribe_audio` tool is loaded (without it the registry skips that tool)."""
     model = clinic_model()
     kn = model.knowledge
     matchers = {lang: FindingMatcher(kn, language=lang) for lang in LANGUAGES}
     extractor = FindingExtractor(kn, lambda language: matchers.get(language, matchers["en"]))
-    tools = load_tools(ToolContext(workdir=workdir, model=model)).tools + (fake_media_tools() if media else [])
+    tool_ctx = ToolContext(workdir=workdir, model=model, models_dir=models_dir)
+    tools = load_tools(tool_ctx).tools + (fake_media_tools() if media else [])
     return ConsultContext(
         model_for=lambda packs: model,
         extractor_for=lambda packs: extractor,
@@ -74,13 +77,14 @@ def clinic_context(workdir: Path, media: bool = False) -> ConsultContext:
     )
 
 
-def engine_at(db: str, workdir: str, media: bool = False) -> Engine:
-    key = (db, media)
+def engine_at(db: str, workdir: str, media: bool = False, models_dir: str | None = None) -> Engine:
+    key = (db, media, models_dir)
     with _lock:
         if key not in _engines:
             cm = open_checkpointer(Path(db))
             saver = cm.__enter__()
-            engine = engine_from_context(clinic_context(Path(workdir), media), saver, Path(workdir))
+            context = clinic_context(Path(workdir), media, Path(models_dir) if models_dir else None)
+            engine = engine_from_context(context, saver, Path(workdir))
             engine._stack.push(lambda *exc: cm.__exit__(*exc))
             _engines[key] = engine
         return _engines[key]

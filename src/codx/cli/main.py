@@ -585,12 +585,16 @@ def bench_ui(sessions: int, turns: int, think: float, out: Path) -> None:
 
 def _register() -> None:
     from codx.cli.chat import chat, history
-    from codx.cli.speech import models, transcribe
+    from codx.cli.models import models
+    from codx.cli.speech import train_asr_cmd, transcribe
+    from codx.cli.speech_bench import bench_asr
 
     cli.add_command(chat)
     cli.add_command(history)
     cli.add_command(models)
     cli.add_command(transcribe)
+    train.add_command(train_asr_cmd)
+    bench.add_command(bench_asr)
 
 
 _register()

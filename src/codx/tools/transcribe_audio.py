@@ -59,16 +59,18 @@ def compact(transcript: Transcript, transcript_file: str, limit: int = MAX_OUTPU
 
 
 def make_tool(ctx: ToolContext) -> BaseTool:
-    """Entry point `codx.tools: transcribe_audio`."""
+    """Entry point `codx.tools: transcribe_audio`. Not offered (the registry skips it, saying why) when the
+    context names no models folder: without one there are no weights to transcribe with."""
+    models_dir = ctx.models_dir
+    if models_dir is None:
+        raise ToolError("no models folder is configured for tools, so there is no speech model to transcribe with")
     loaded: list[Transcriber] = []
     lock = threading.Lock()  # one model, one transcription at a time
 
     def transcriber() -> Transcriber:
-        if ctx.models_dir is None:
-            raise ToolError("no models folder is configured for tools; start codx through its CLI or app")
         if not loaded:
             try:
-                loaded.append(Transcriber.load(ctx.models_dir, default_speech_model(ctx.models_dir)))
+                loaded.append(Transcriber.load(models_dir, default_speech_model(models_dir)))
             except SpeechModelError as exc:
                 raise ToolError(str(exc)) from exc
         return loaded[0]

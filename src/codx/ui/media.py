@@ -2,9 +2,10 @@
 it, and call the tool. A control is shown only when a tool for it is loaded (the page asks `voice_tool` and
 `image_tools`), so the app never shows a button that does nothing.
 
-Conventions a tool plug-in follows to be picked up: a transcription tool is named `transcribe`; an image tool's
-name starts with `image`, `scan` or `photo`; either takes the file as a path relative to the tool folder in an
-argument named one of `FILE_ARGS`, and may take `language`. Output is text, or JSON with a `text` field.
+Conventions a tool plug-in follows to be picked up: a transcription tool is named `transcribe_audio` (codx's
+own) or `transcribe`; an image tool's name starts with `image`, `scan` or `photo`; either takes the file as a
+path relative to the tool folder in an argument named one of `FILE_ARGS`, and may take `language`. Output is
+text, or JSON with a `text` field.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from langchain_core.tools import BaseTool
 
 from codx.tools.call import ToolOutcome, run_tool_call
 
-VOICE_TOOLS = ("transcribe",)
+VOICE_TOOLS = ("transcribe_audio", "transcribe")
 IMAGE_PREFIXES = ("image", "scan", "photo")
 FILE_ARGS = ("path", "file", "file_path", "audio", "audio_path", "image", "image_path", "filename")
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "dcm"]
