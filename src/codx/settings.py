@@ -33,6 +33,13 @@ class Settings(BaseSettings):
         description="Also read words by meaning (embedding indexes; built once, minutes, cached in data_dir). "
         "Off: exact phrases only.",
     )
+    llm: str | None = Field(
+        None,
+        description="The language model the agent talks through: a codx language model name (e.g. "
+        "smollm2-135m-instruct, converted on first use), the path of a converted folder, or "
+        "openai:BASE_URL[#MODEL] for any OpenAI-compatible server (vLLM, `codx serve`). None: no language "
+        "model; the agent speaks from its templates.",
+    )
     mode: Literal["patient", "doctor"] = "patient"
     language: str = Field("en", pattern=r"^[a-z]{2}$")
 

@@ -585,16 +585,22 @@ def bench_ui(sessions: int, turns: int, think: float, out: Path) -> None:
 
 def _register() -> None:
     from codx.cli.chat import chat, history
+    from codx.cli.lm_bench import bench_lm_speed
+    from codx.cli.lm_train import train_lm_cmd
     from codx.cli.models import models
+    from codx.cli.serve import serve_cmd
     from codx.cli.speech import train_asr_cmd, transcribe
     from codx.cli.speech_bench import bench_asr
 
     cli.add_command(chat)
     cli.add_command(history)
     cli.add_command(models)
+    cli.add_command(serve_cmd)
     cli.add_command(transcribe)
     train.add_command(train_asr_cmd)
+    train.add_command(train_lm_cmd)
     bench.add_command(bench_asr)
+    bench.add_command(bench_lm_speed)
 
 
 _register()
