@@ -50,7 +50,7 @@ def train_asr_cmd(
     settings: Settings, train_size: int | None, test_size: int | None, epochs: int | None, lr: float | None, seed: int
 ) -> None:
     """Fine-tune Whisper base on synthetic medical speech (espeak-ng); the app then uses it. Uses every core
-    (about 20 minutes with the defaults on 2 cores)."""
+    (15-45 minutes with the defaults on 2 cores: the one encoder pass per clip dominates)."""
     import os
 
     import torch

@@ -129,7 +129,7 @@ def _hidden_states(
     if cache.exists():
         cached = np.load(cache, mmap_mode="r")
         if cached.shape == shape:
-            return torch.from_numpy(np.ascontiguousarray(cached))
+            return torch.from_numpy(np.array(cached))  # a writable copy in memory
     out = torch.empty(shape, dtype=torch.float16)
     batch = 4
     with torch.inference_mode():
