@@ -585,6 +585,7 @@ def bench_ui(sessions: int, turns: int, think: float, out: Path) -> None:
 
 def _register() -> None:
     from codx.cli.chat import chat, history
+    from codx.cli.cod import bench_cod_cmd, synth_cod_cmd
     from codx.cli.lm_bench import bench_lm_speed
     from codx.cli.lm_train import train_lm_cmd
     from codx.cli.models import models
@@ -601,6 +602,8 @@ def _register() -> None:
     train.add_command(train_lm_cmd)
     bench.add_command(bench_asr)
     bench.add_command(bench_lm_speed)
+    train.add_command(synth_cod_cmd)
+    bench.add_command(bench_cod_cmd)
 
 
 _register()
