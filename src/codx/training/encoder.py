@@ -43,6 +43,7 @@ from codx.models.language.encoder import (
 )
 from codx.models.language.trained import TRAINED_FORMAT, TRAINED_NAME, WEIGHTS, TrainedEncoder, weights_sha256
 from codx.models.packs.schema import Pack
+from codx.models.storage import replace_folder
 from codx.progress import Progress
 from codx.training.encoder_pairs import Pair, PairSet, pair_weight, split_pairs
 from codx.training.encoder_report import dev_metrics, model_card, suggest_threshold, threshold_table
@@ -285,15 +286,6 @@ def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
-def _replace(tmp: Path, out_dir: Path) -> None:
-    """Move the finished folder into place; an older model is removed only once the new one is complete."""
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    if out_dir.exists():
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _drop_stale_indexes(cache_dir: Path | None, keep: str) -> None:
     """Cached indexes of earlier training runs (`<name>@<weights>-<phrases>`) are never used again."""
     if cache_dir is None or not cache_dir.is_dir():
@@ -406,7 +398,7 @@ def train_encoder(
         }
         (tmp / "MODEL_CARD.md").write_text(model_card(manifest), encoding="utf-8")
         _write_manifest(tmp, manifest)  # written last: a folder without it is not a finished model
-        _replace(tmp, out_dir)
+        replace_folder(tmp, out_dir)
         _drop_stale_indexes(cache_dir, trained.name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

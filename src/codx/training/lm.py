@@ -41,6 +41,7 @@ import torch.nn.functional as F
 
 from codx.errors import CodxError
 from codx.models.language.encoder import _quiet_transformers
+from codx.models.storage import replace_folder
 from codx.progress import Progress
 from codx.training import lm_dist
 from codx.training.lm_data import (
@@ -504,19 +505,10 @@ def _save(trained: Any, tokenizer: Any, cfg: LMTrainConfig, card: dict, out_dir:
             merged.to(dtype).save_pretrained(str(tmp))
             tokenizer.save_pretrained(str(tmp))
         (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-        _replace(tmp, out_dir)
+        replace_folder(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _replace(tmp: Path, out_dir: Path) -> None:
-    """Move the finished folder into place; an older model is removed only once the new one is complete."""
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    if out_dir.exists():
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_card(path: Path) -> dict[str, Any]:
