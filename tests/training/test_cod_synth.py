@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from support.clinic import save_clinic
 from support.tiny_lm import make_tiny_lm
 
-from codx.bench.cod import phrased_question, pick_bench_turns, run_cod_bench, score_text
+from codx.bench.cod import phrased_question, pick_bench_turns, run_cod_bench, score_text, threshold_claim_ok
 from codx.errors import CodxError, InputFileError
 from codx.models.diagnosis.evidence import CaseEvidence, Observation
 from codx.models.diagnosis.inquiry import StopRule, rank_questions
@@ -194,12 +194,25 @@ def test_bench_scores_reference_texts_perfectly_and_catches_a_bad_model(dialogue
     summary, cases = run_cod_bench(tmp_path, held, ["good", "bad"], limit=10)
     ref, g, b = (summary["models"][k] for k in ("reference", "good", "bad"))
     assert ref["numbers_ok_rate"] == g["numbers_ok_rate"] == 1.0 and ref["five_steps_rate"] == 1.0
+    assert ref["findings_named_rate"] == ref["threshold_claim_ok_rate"] == 1.0
+    assert ref["step_equals_reference_rate"] == [1.0] * 5 and ref["threshold_claims"] == ref["turns"]
     assert g["names_finding_rate"] == 1.0 and g["tokens_per_s"] == 100.0
     assert b["numbers_ok_rate"] == 0.0 and b["names_finding_rate"] == 0.0
     assert len(cases) == 3 * g["turns"] and {"text", "number_problems", "names_finding"} <= set(cases[-1])
     json.dumps({"summary": summary, "cases": cases})  # the report is plain JSON
     with pytest.raises(CodxError, match="held-out"):
         run_cod_bench(tmp_path, [d.model_copy(update={"split": "train"}) for d in held], ["good"])
+
+
+def test_bench_catches_a_threshold_claim_that_contradicts_the_numbers(dialogues):
+    d, t = next((d, t) for d, t in _turns(dialogues) if t.decision == "ask")
+    assert threshold_claim_ok(t.text, d, t) is True
+    flipped = t.text.replace("below the threshold", "at or above the threshold")
+    scored = score_text(flipped, d, t)
+    assert scored["numbers_ok"] and scored["threshold_claim_ok"] is False  # every number right, the claim wrong
+    assert threshold_claim_ok("No threshold is mentioned.", d, t) is None
+    dropped = t.text.replace(t.findings[0].label.lower(), "something")
+    assert not score_text(dropped, d, t)["findings_named"]
 
 
 def test_bench_picks_one_asking_turn_per_dialogue(dialogues):

@@ -9,6 +9,9 @@ the five-step chain, greedily. Measured per model:
 - number pass rate: every probability and gain it writes is one the diagnosis model gave, on the right disease
   (`check_numbers`); with the share of texts that write any number at all, since a text without numbers passes;
 - five-step rate: all five numbered steps are there;
+- faithfulness beyond numbers: the text names every finding the input gives (present, unsure, and the absent
+  ones listed), what it says about the threshold ("below" / "at or above") agrees with the top probability,
+  and how often each step equals the reference text's (step 5 without its question, whose wording varies);
 - generation tokens per second (end to end: prompt and generation, greedy, this machine's threads).
 
 The reference texts (what the dialogues hold) are scored by the same rules first, as a check of the scorer:
@@ -17,6 +20,7 @@ they should score 1.0 everywhere.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +34,15 @@ from codx.models.language.number_check import check_numbers, names_finding
 from codx.models.lm.convert import resolve_lm
 from codx.models.lm.generate import LocalLM
 from codx.progress import Progress
-from codx.training.cod_synth import CodDialogue, CodTurn, find_steps, question_sentence, render_input, turn_truth
+from codx.training.cod_synth import (
+    SHOWN_ABSENT,
+    CodDialogue,
+    CodTurn,
+    find_steps,
+    question_sentence,
+    render_input,
+    turn_truth,
+)
 
 REFERENCE = "reference"
 MAX_NEW_TOKENS = 384
@@ -54,6 +66,27 @@ def phrased_question(text: str) -> str | None:
     return (question_sentence(step5) if step5 else None) or question_sentence(text)
 
 
+_BELOW = re.compile(r"\b(?:below|under|less than|lower than)\s+(?:the\s+)?threshold", re.IGNORECASE)
+_ABOVE = re.compile(
+    r"\b(?:at or above|above|reach(?:es|ed)?|exceed(?:s|ed)?|over)\s+(?:the\s+)?threshold", re.IGNORECASE
+)
+
+
+def threshold_claim_ok(text: str, dialogue: CodDialogue, turn: CodTurn) -> bool | None:
+    """Does what the text says about the threshold ("below the threshold", "at or above the threshold") agree
+    with the model's top probability? None when it says neither. Numbers can all be right and this wrong."""
+    below, above = _BELOW.search(text), _ABOVE.search(text)
+    if not below and not above:
+        return None
+    says_below = bool(below) and (not above or below.start() < above.start())
+    return says_below == (turn.top_probability < dialogue.tau)
+
+
+def _without_question(step: str | None) -> str | None:
+    question = question_sentence(step or "")
+    return step.replace(question, "").strip() if step and question else step
+
+
 def score_text(text: str, dialogue: CodDialogue, turn: CodTurn) -> dict[str, Any]:
     truth, gains = turn_truth(turn, dialogue.tau)
     numbers = check_numbers(text, truth, gains=gains)
@@ -62,6 +95,11 @@ def score_text(text: str, dialogue: CodDialogue, turn: CodTurn) -> dict[str, Any
     names = None
     if turn.decision == "ask" and turn.question:
         names = bool(question) and names_finding(question or "", turn.question.names)
+    given = [f.label for f in turn.findings if f.status != "absent"]
+    given += [f.label for f in turn.findings if f.status == "absent"][-SHOWN_ABSENT:]
+    reference = find_steps(turn.text)
+    same = [steps.get(i) == reference.get(i) for i in range(1, 5)]
+    same.append(_without_question(steps.get(5)) == _without_question(reference.get(5)))
     return {
         "five_steps": all(i in steps for i in range(1, 6)),
         "numbers_ok": numbers.ok,
@@ -69,6 +107,9 @@ def score_text(text: str, dialogue: CodDialogue, turn: CodTurn) -> dict[str, Any
         "number_problems": [p.reason for p in numbers.problems],
         "question": question,
         "names_finding": names,
+        "findings_named": all(names_finding(text, [label]) for label in given),
+        "threshold_claim_ok": threshold_claim_ok(text, dialogue, turn),
+        "steps_equal_reference": same,
     }
 
 
@@ -85,6 +126,12 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "numbers_ok_rate": _rate([r["numbers_ok"] for r in rows]),
         "numbers_written_rate": _rate([r["numbers_checked"] > 0 for r in rows]),
         "five_steps_rate": _rate([r["five_steps"] for r in rows]),
+        "findings_named_rate": _rate([r["findings_named"] for r in rows]),
+        "threshold_claims": sum(r["threshold_claim_ok"] is not None for r in rows),
+        "threshold_claim_ok_rate": _rate(
+            [r["threshold_claim_ok"] for r in rows if r["threshold_claim_ok"] is not None]
+        ),
+        "step_equals_reference_rate": [_rate([r["steps_equal_reference"][i] for r in rows]) for i in range(5)],
     }
     tokens = sum(r.get("completion_tokens", 0) for r in rows)
     seconds = sum(r.get("seconds", 0.0) for r in rows)

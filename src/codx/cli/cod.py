@@ -159,6 +159,9 @@ def bench_cod_cmd(
             (f"{name}: numbers pass the check ({r['turns']} texts)", r["numbers_ok_rate"]),
             (f"{name}: texts that write numbers", r["numbers_written_rate"]),
             (f"{name}: all five steps", r["five_steps_rate"]),
+            (f"{name}: names every finding it was given", r["findings_named_rate"]),
+            (f"{name}: threshold claim agrees ({r['threshold_claims']} claims)", r["threshold_claim_ok_rate"]),
+            (f"{name}: steps 1-5 equal the reference", " / ".join(f"{v:.2f}" for v in r["step_equals_reference_rate"])),
         ]
         if "tokens_per_s" in r:
             rows.append((f"{name}: tokens/s (mean {r['mean_new_tokens']} new tokens)", r["tokens_per_s"]))
