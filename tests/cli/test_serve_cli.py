@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,16 +12,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.servers import free_port, running
 
 from codx.cli.main import cli
 
 NAME = "smollm2-135m-instruct"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -39,38 +31,12 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(smollm_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "codx.cli.main", "serve", NAME, "--port", str(port), "--max-new-tokens", "32"],
-            env=_env(smollm_data_dir),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    cmd = [sys.executable, "-m", "codx.cli.main", "serve", NAME, "--port", str(port), "--max-new-tokens", "32"]
     base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"codx serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"codx serve did not answer within 180 s:\n{log.read_text()}")
-            time.sleep(0.5)
+    with running(cmd, _env(smollm_data_dir), log, f"{base_url}/models", wait_s=180):
         yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.slow

@@ -8,16 +8,14 @@ Skipped with a reason when Chromium or chromedriver is not installed (`.ci/run` 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.clinic import save_clinic
+from support.servers import free_port, running
 from ui_harness import clinic_env
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,42 +33,17 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`codx ui` on a free loopback port, over a data directory with the clinic pack."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **clinic_env(save_clinic(tmp_path / "data"))}
     flags = ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
     flags += ["--server.fileWatcherType", "none", "--global.developmentMode", "false"]
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "codx.cli.main", "ui", *flags], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"codx ui did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.3)
+    cmd = [sys.executable, "-m", "codx.cli.main", "ui", *flags]
+    with running(cmd, env, tmp_path / "server.log", f"{url}/_stcore/health", wait_s=WAIT_S):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture
