@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 
+from langchain_core.language_models import BaseChatModel
+
+from codx.agent.chat_models import make_chat_model
 from codx.agent.context import ConsultContext
-from codx.errors import EncoderError, ModelNotTrainedError
+from codx.errors import EncoderError, LanguageModelError, ModelNotTrainedError
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.diagnosis.model import DiagnosisModel
@@ -121,4 +124,17 @@ def make_consult_context(settings: Settings, progress: Progress | None = None) -
         default_packs=default,
         tools=loaded.tools,
         workdir=tool_ctx.workdir,
+        chat_model=_chat_model(settings, progress),
     )
+
+
+def _chat_model(settings: Settings, progress: Progress | None) -> BaseChatModel | None:
+    """CODX_LLM's model, which only words questions; when it cannot be loaded the consultation goes on with
+    its templates (a warning says why) rather than not starting."""
+    if not settings.llm:
+        return None
+    try:
+        return make_chat_model(settings.llm, settings.models_dir, progress=progress)
+    except LanguageModelError as exc:
+        log.warning("CODX_LLM=%s is not used, questions keep their templates: %s", settings.llm, exc)
+        return None

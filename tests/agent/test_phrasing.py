@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from codx.agent import texts
 from codx.agent.phrasing import phrase_question, phrase_question_checked, question_messages
@@ -100,19 +101,63 @@ def test_generic_fake_chat_model_and_the_prompt():
     assert "62.3%" not in question_messages(PAYLOAD, "en")[1].content  # no numbers unless explaining
 
 
-def test_phrasing_the_graphs_real_question(graph_factory, consult_ctx):
-    """What `inquire` would do: the payload it interrupts with, plus the state's question, phrased."""
+class Phraser(BaseChatModel):
+    """Words the question it is given ("Finding to ask about: X") and counts its calls; `number` adds a
+    probability to each text (wrong on purpose when it is not the model's)."""
+
+    calls: int = 0
+    number: str = ""
+
+    @property
+    def _llm_type(self) -> str:
+        return "phraser"
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        self.calls += 1
+        label = messages[-1].content.splitlines()[0].removeprefix("Finding to ask about: ")
+        text = f"Could you tell me whether you have noticed {label.lower()}?{self.number}"
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def _consult(graph_factory, ctx, answers: int) -> tuple[Any, str, list[str]]:
+    """Start a consultation, answer `answers` questions yes; the questions as the patient saw them."""
     g, t = graph_factory(), new_thread_id()
-    list(send(g, consult_ctx, t, "I have a sore throat"))
-    payload = pending_question(g, t)
+    list(send(g, ctx, t, "I have a sore throat"))
+    seen = []
+    for _ in range(answers):
+        q = pending_question(g, t)
+        if q is None:
+            break
+        seen.append(q["question"])
+        list(send(g, ctx, t, "yes"))
+    return g, t, seen
+
+
+def test_the_graph_asks_with_the_models_checked_wording_once_per_question(graph_factory, consult_ctx):
+    phraser = Phraser()
+    ctx = dataclasses.replace(consult_ctx, chat_model=phraser)
+    g, t, seen = _consult(graph_factory, ctx, 2)
     state = g.get_state({"configurable": {"thread_id": t}}).values
-    question = {**state["next_questions"][0], **payload}
-    label = question["label"]
-    good = f"Could you tell me whether you have noticed {label.lower()}?"
-    assert phrase_question(fake(good), question, "en") == good
-    top = payload["top"][0]
-    wrong = f"Do you have {label.lower()}? It matters for {top['label']} ({top['probability'] + 0.2:.0%})."
-    assert phrase_question(fake(wrong), question, "en") == payload["question"]
+    assert seen and all(q.startswith("Could you tell me whether you have noticed") for q in seen)
+    asked = state["asked"]
+    assert [a["question"] for a in asked] == seen  # what was asked is what the history keeps
+    # one call per question shown: resuming the interrupted `inquire` does not phrase it again
+    shown = len(asked) + (pending_question(g, t) is not None)
+    assert phraser.calls == shown
+    if pending_question(g, t) is not None:
+        assert state["next_questions"][0]["phrased_by"] == "model"
+
+
+def test_a_wrong_number_or_a_broken_model_gives_the_template_and_the_consultation_goes_on(graph_factory, consult_ctx):
+    plain = _consult(graph_factory, consult_ctx, 2)[2]  # no chat model: the templates
+    for model in (Phraser(number=" It fits influenza (97.5%)."), Broken()):
+        ctx = dataclasses.replace(consult_ctx, chat_model=model)
+        g, t, seen = _consult(graph_factory, ctx, 2)
+        assert seen == plain
+        state = g.get_state({"configurable": {"thread_id": t}}).values
+        if pending_question(g, t) is not None:
+            assert state["next_questions"][0]["phrased_by"] == "template"
+            assert state["next_questions"][0]["rejected"]
 
 
 @pytest.mark.slow

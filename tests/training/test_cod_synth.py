@@ -259,3 +259,14 @@ def test_the_command_writes_dialogues(tmp_path: Path):
     assert all(d.tau == 0.8 and d.max_questions == 5 and d.packs == ["clinic"] for d in loaded)
     assert np.all([len(d.turns) <= 6 for d in loaded])
     assert "12 dialogues (9 train, 3 held out)" in result.output
+
+    # written dialogues are reused for fine-tuning (their train split), as the GPU check does
+    reuse = ["train", "synth-cod", "--dialogues", str(out)]
+    refused = CliRunner().invoke(cli, reuse, env=env)
+    assert refused.exit_code == 2 and "add --finetune" in refused.output
+    examples = to_examples([d for d in loaded if d.split == "train"], turns_per_dialogue=1)
+    base = make_tiny_lm(tmp_path / "tiny", [f"{e.input} {e.output}" for e in examples])
+    args = [*reuse, "--finetune", "--base", str(base), "--name", "cod-reused", "--steps", "1", "--batch-size", "1"]
+    tuned = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    assert tuned.exit_code == 0, tuned.output
+    assert "9 train dialogues" in tuned.output and (data / "models" / "lm" / "cod-reused" / "card.json").is_file()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
 from codx.models.diagnosis.inquiry import StopRule
@@ -27,3 +28,4 @@ class ConsultContext:
     default_packs: tuple[str, ...] = ("hpo",)
     tools: list[BaseTool] = field(default_factory=list)
     workdir: Path | None = None  # the tools' folder: recordings are saved here for `transcribe_audio`
+    chat_model: BaseChatModel | None = None  # CODX_LLM: words the chosen question (agent/phrasing.py), else templates

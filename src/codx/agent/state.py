@@ -56,7 +56,7 @@ class ConsultState(TypedDict, total=False):
     tool_results: Annotated[list[dict], operator.add]
     notices: list[str]  # what this turn dropped or could not read, shown to the user
     top: list[dict]  # posterior top-k: id, label, probability
-    next_questions: list[dict]  # best questions: finding, label, gain, p_yes
+    next_questions: list[dict]  # best questions: finding, label, gain, p_yes (the first: text when CODX_LLM words it)
     pending: dict | None  # the question waiting for an answer
     decision: Decision | None
     report: dict | None

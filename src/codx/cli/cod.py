@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from codx.settings import Settings
+
+if TYPE_CHECKING:
+    from codx.training.cod_synth import CodDialogue
 
 DEFAULT_FILE = Path("corpora") / "cod-synth.jsonl"  # under the data directory
 
@@ -23,6 +27,13 @@ def _default_file(settings: Settings) -> Path:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="JSONL to write.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--held-out", default=0.1, show_default=True, type=click.FloatRange(0.0, 0.9), help="Share of cases.")
+@click.option(
+    "--dialogues",
+    "reuse",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Fine-tune on dialogues written earlier (their train split) instead of simulating new ones.",
+)
 @click.option("--finetune", is_flag=True, help="Then fine-tune SmolLM2-135M-Instruct (LoRA) on the train split.")
 @click.option("--base", default="smollm2-135m-instruct", show_default=True, help="Language model to fine-tune.")
 @click.option("--name", default="codx-cod-smollm2", show_default=True, help="Fine-tuned model's name (models/lm/).")
@@ -45,6 +56,7 @@ def synth_cod_cmd(
     out: Path | None,
     seed: int,
     held_out: float,
+    reuse: Path | None,
     finetune: bool,
     base: str,
     name: str,
@@ -56,6 +68,23 @@ def synth_cod_cmd(
 ) -> None:
     """Simulate consultations of the diagnosis model and write every turn's five-step Chain of Diagnosis (the
     model's own numbers) to JSONL; with --finetune, teach a small language model to phrase them."""
+    if reuse is not None:
+        if not finetune:
+            raise click.UsageError("--dialogues reuses written dialogues for --finetune; add --finetune")
+        from codx.training.cod_synth import read_dialogues
+
+        train = [d for d in read_dialogues(reuse) if d.split != "held_out"]
+        click.echo(f"read {reuse}: {len(train)} train dialogues")
+    else:
+        train = _simulate(settings, packs, n, seed, held_out, out)
+    if finetune:
+        _finetune(settings, train, base, name, steps, batch_size, block_size, lr, turns_per_dialogue, seed)
+
+
+def _simulate(
+    settings: Settings, packs: tuple[str, ...], n: int, seed: int, held_out: float, out: Path | None
+) -> list[CodDialogue]:
+    """Write the dialogues; return the train split."""
     import collections
 
     from codx.bootstrap import ensure_model
@@ -77,10 +106,24 @@ def synth_cod_cmd(
         f"wrote {path}: {len(dialogues)} dialogues ({len(train)} train, {len(held)} held out), {len(turns)} turns "
         f"({', '.join(f'{k} {v}' for k, v in sorted(reasons.items()))})"
     )
-    if not finetune:
-        return
+    return train
+
+
+def _finetune(
+    settings: Settings,
+    train: list[CodDialogue],
+    base: str,
+    name: str,
+    steps: int,
+    batch_size: int,
+    block_size: int | None,
+    lr: float | None,
+    turns_per_dialogue: int,
+    seed: int,
+) -> None:
     import torch
 
+    from codx.cli.main import progress_bar
     from codx.training.cod_finetune import finetune_cod
 
     torch.set_num_threads(max(settings.threads, os.cpu_count() or 1))

@@ -19,7 +19,7 @@ def inquire(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     q = state["next_questions"][0]
     label = q["clinical_label"] if mode == "doctor" else q["label"]
     language = state.get("language") or "en"
-    question = texts.question_text(mode, language, label, q["finding"], q["gain"])
+    question = q.get("text") or texts.question_text(mode, language, label, q["finding"], q["gain"])
     payload = {
         "type": "question",
         "question": question,

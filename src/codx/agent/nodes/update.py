@@ -5,8 +5,10 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from codx.agent.context import ConsultContext
+from codx.agent.phrasing import phrase_question_checked
 from codx.agent.state import ConsultState, case_evidence
 from codx.errors import CodxError
+from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.diagnosis.scoring import labelled_top
 from codx.models.diagnosis.triage import triage
 
@@ -42,6 +44,8 @@ def update(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
     decision = (
         "emergency" if state.get("red_flags") else ("ask" if step.decision == "ask" and questions else "diagnose")
     )
+    if decision == "ask" and ctx.chat_model is not None:
+        questions[0] = _phrased(ctx, questions[0], kn, top, state.get("mode", "patient"), language)
     return {
         "top": top,
         "urgency": urgency.model_dump(),
@@ -49,3 +53,19 @@ def update(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict:
         "decision": decision,
         "notices": list(state.get("notices", [])) + step.evidence.messages,
     }
+
+
+def _phrased(ctx: ConsultContext, question: dict, kn: Knowledge, top: list[dict], mode: str, language: str) -> dict:
+    """The question with the chat model's checked wording (`text`), phrased here and not in `inquire` because
+    LangGraph re-runs an interrupted node on resume: the wording is generated once and kept in the state."""
+    f = kn.findings[kn.finding_index[question["finding"]]]
+    payload = {
+        **question,
+        "label": question["clinical_label"] if mode == "doctor" else question["label"],
+        "lay_label": f.lay_label,
+        "synonyms": [*f.synonyms, *f.lay_synonyms],
+        "mode": mode,
+        "top": top[:3],
+    }
+    phrased = phrase_question_checked(ctx.chat_model, payload, language)
+    return {**question, "text": phrased.text, "phrased_by": phrased.source, "rejected": phrased.problems}
