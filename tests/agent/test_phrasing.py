@@ -46,7 +46,7 @@ class Broken(BaseChatModel):
     [
         "Have you had any muscle aches over the last few days?",
         "Do your muscles ache? I mean muscle aches, as seen with influenza (62.3%).",
-        '"Have you noticed myalgia?"',  # the clinical label names it too; quotes are dropped
+        '"Have you noticed any muscle aches lately?"',  # quotes are dropped
         "Question: Any muscle aches, which would separate influenza (62%) from strep throat?",
     ],
 )
@@ -64,6 +64,8 @@ def test_a_right_generated_question_is_used(reply: str):
         ("Do you have muscle aches, as with influenza (20.1%)?", "Influenza"),  # another disease's number
         ("Muscle aches would gain 0.9 bits; do you have them?", "bits"),  # a wrong gain
         ("Do you have a fever?", "does not name the finding"),
+        ("Have you noticed myalgia?", "words the reader knows"),  # a clinical word, to a patient
+        ("What is the probability of having muscle aches?", "probabilities"),
         ("You have muscle aches.", "asks nothing"),
         ("", "wrote nothing"),
         ("Do you have muscle aches? " + "Please tell me more. " * 20, "characters"),
@@ -89,16 +91,18 @@ def test_the_template_is_in_the_consultations_language_and_mode():
     doctor = {**PAYLOAD, "mode": "doctor", "label": "Myalgia"}
     expected = texts.question_text("doctor", "en", "Myalgia", "C:myalgia", 0.5712)
     assert phrase_question(fake("Any fever?"), doctor, "en") == expected
+    assert phrase_question(fake("Any myalgia?"), doctor, "en") == "Any myalgia?"  # clinical words to a doctor
 
 
 def test_generic_fake_chat_model_and_the_prompt():
     model = GenericFakeChatModel(messages=iter([AIMessage(content="Have you felt muscle aches?")]))
     assert phrase_question(model, PAYLOAD, "en") == "Have you felt muscle aches?"
-    system, human = question_messages(PAYLOAD, "fr", explain=True)
+    system, example, reply, human = question_messages(PAYLOAD, "fr", explain=True)
     assert "French" in system.content and "exactly the finding" in system.content
+    assert "sore throat" in example.content and reply.content.endswith("?")  # one worked example
     assert "Muscle aches" in human.content and "Avez-vous : Muscle aches ?" in human.content
     assert "Influenza 62.3%" in human.content  # candidates as the agent shows them
-    assert "62.3%" not in question_messages(PAYLOAD, "en")[1].content  # no numbers unless explaining
+    assert "62.3%" not in question_messages(PAYLOAD, "en")[-1].content  # no numbers unless explaining
 
 
 class Phraser(BaseChatModel):
@@ -171,4 +175,4 @@ def test_real_smollm2_phrasing_is_checked_either_way(smollm):
     phrased = phrase_question_checked(chat, PAYLOAD, "en", explain=True)
     assert phrased.generated is not None  # the model was asked
     assert phrased.source == ("template" if phrased.problems else "model")
-    assert not check_question(phrased.text, PAYLOAD) or phrased.text == TEMPLATE
+    assert not check_question(phrased.text, PAYLOAD, explain=True) or phrased.text == TEMPLATE

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from codx.agent import texts
@@ -36,6 +36,12 @@ log = logging.getLogger(__name__)
 MAX_CHARS = 300
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "zh": "Chinese", "ar": "Arabic", "hi": "Hindi"}
 QUESTION_MARKS = ("?", "\uff1f", "\u061f")
+EXAMPLE_LABEL, EXAMPLE_REPLY = "sore throat", "Have you had a sore throat?"
+#: Words of a text that talks to the patient about probabilities instead of asking (small models do).
+ODDS_WORDS = re.compile(
+    r"probabilit|likelihood|\bchances?\b|\bodds\b|percent|probabilidad|posibilidad|chance de|概率|可能性|احتمال|संभावना",
+    re.IGNORECASE,
+)
 SYSTEM = (
     "You word the next question of a clinical assistant for the person it talks to. The question is already "
     "chosen: ask about exactly the finding given, and name it. Write in {language}, in plain words, one or two "
@@ -64,19 +70,28 @@ def _candidates(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [c for c in payload.get("top") or [] if "label" in c and "probability" in c]
 
 
+def _request(label: str, template: str, shown: str | None = None) -> str:
+    lines = [f"Finding to ask about: {label}", f"Template question: {template}"]
+    if shown:
+        lines.append(f"Most likely now (probability): {shown}")
+    return "\n".join([*lines, "Write the question."])
+
+
 def question_messages(payload: Mapping[str, Any], language: str | None, explain: bool = False) -> list[BaseMessage]:
-    """The messages sent to the chat model. With `explain`, the top candidates (as the agent shows them, in
-    percent with one decimal) are given so the question may say why it is asked."""
+    """The messages sent to the chat model: the instruction, one worked example (small models copy a shape far
+    better than they follow a rule), then the request. With `explain`, the top candidates (as the agent shows
+    them, in percent with one decimal) are given so the question may say why it is asked."""
     lang = LANGUAGE_NAMES.get(language or "en", "English")
-    lines = [
-        f"Finding to ask about: {payload['label']}",
-        f"Template question: {template_question(payload, language)}",
-    ]
+    shown = None
     if explain and _candidates(payload):
         shown = "; ".join(f"{c['label']} {float(c['probability']):.1%}" for c in _candidates(payload)[:3])
-        lines.append(f"Most likely now (probability): {shown}")
-    lines.append("Write the question.")
-    return [SystemMessage(content=SYSTEM.format(language=lang)), HumanMessage(content="\n".join(lines))]
+    mode = str(payload.get("mode") or "patient")
+    example = [
+        HumanMessage(content=_request(EXAMPLE_LABEL, texts.question_text(mode, "en", EXAMPLE_LABEL, "", 0.0))),
+        AIMessage(content=EXAMPLE_REPLY),
+    ]
+    request = HumanMessage(content=_request(str(payload["label"]), template_question(payload, language), shown))
+    return [SystemMessage(content=SYSTEM.format(language=lang)), *example, request]
 
 
 def _text_of(message: Any) -> str:
@@ -102,14 +117,21 @@ def clean(text: str) -> str:
 
 
 def finding_names(payload: Mapping[str, Any]) -> list[str]:
-    """Every label that names the chosen finding: in the consultation's language, clinical, lay, synonyms."""
-    keys = ("label", "clinical_label", "lay_label")
+    """Every label that names the chosen finding to this reader: a patient only in plain words (the label in
+    the consultation's language, lay label, lay synonyms); a doctor also by clinical label and synonyms."""
+    keys = ["label", "lay_label"]
+    lists = ["lay_synonyms"]
+    if payload.get("mode") == "doctor":
+        keys.append("clinical_label")
+        lists.append("synonyms")
     names = [str(payload[k]) for k in keys if payload.get(k)]
-    names += [str(n) for n in payload.get("synonyms") or [] if n]
+    names += [str(n) for key in lists for n in payload.get(key) or [] if n]
     return list(dict.fromkeys(names))
 
 
-def check_question(text: str, payload: Mapping[str, Any], max_chars: int = MAX_CHARS) -> list[str]:
+def check_question(
+    text: str, payload: Mapping[str, Any], max_chars: int = MAX_CHARS, explain: bool = False
+) -> list[str]:
     """What is wrong with a generated question (empty list: it may be shown)."""
     problems = []
     if not text:
@@ -119,7 +141,9 @@ def check_question(text: str, payload: Mapping[str, Any], max_chars: int = MAX_C
     if not any(m in text for m in QUESTION_MARKS):
         problems.append("it asks nothing (no question mark)")
     if not names_finding(text, finding_names(payload)):
-        problems.append(f"it does not name the finding ({payload['label']})")
+        problems.append(f"it does not name the finding in words the reader knows ({payload['label']})")
+    if not explain and payload.get("mode", "patient") != "doctor" and ODDS_WORDS.search(text):
+        problems.append("it talks to the patient about probabilities instead of asking")
     truth = {str(c["label"]): float(c["probability"]) for c in _candidates(payload)}
     gains = [float(payload["gain"])] if payload.get("gain") is not None else []
     numbers = check_numbers(text, truth, gains=gains)
@@ -148,7 +172,7 @@ def phrase_question_checked(
         log.warning("the chat model could not phrase the question (%s: %s); using the template", type(exc), exc)
         return Phrased(text=template, source="template", problems=[f"the model failed: {exc}"])
     generated = clean(_text_of(reply))
-    problems = check_question(generated, question_payload, max_chars)
+    problems = check_question(generated, question_payload, max_chars, explain)
     if problems:
         log.info("generated question rejected (%s); using the template", "; ".join(problems))
         return Phrased(text=template, source="template", generated=generated, problems=problems)

@@ -63,7 +63,8 @@ def _phrased(ctx: ConsultContext, question: dict, kn: Knowledge, top: list[dict]
         **question,
         "label": question["clinical_label"] if mode == "doctor" else question["label"],
         "lay_label": f.lay_label,
-        "synonyms": [*f.synonyms, *f.lay_synonyms],
+        "synonyms": f.synonyms,
+        "lay_synonyms": f.lay_synonyms,
         "mode": mode,
         "top": top[:3],
     }
