@@ -26,7 +26,7 @@ from codx.models.packs.registry import get_pack, pack_weights
 from codx.progress import Progress
 from codx.settings import Settings
 from codx.tools.registry import ToolContext, load_tools
-from codx.training.diagnosis import train_model
+from codx.training.diagnosis import RECIPE, train_model
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ def model_name(pack_names: list[str]) -> str:
 def ensure_model(
     settings: Settings, pack_names: list[str], train_missing: bool = True, progress: Progress | None = None
 ) -> DiagnosisModel:
-    """The saved model for these packs; retrained when missing or when a pack's version changed."""
+    """The saved model for these packs; retrained when missing, when a pack's version changed, or when it
+    was trained by an older recipe."""
     if progress:
         progress("loading packs", 0.0)
     packs = [get_pack(settings.packs_dir, n) for n in pack_names]
@@ -46,7 +47,8 @@ def ensure_model(
     folder = settings.models_dir / name
     try:
         card = DiagnosisModel.load_card(folder)
-        if [(p.name, p.version) for p in card.packs] == [(p.meta.name, p.meta.version) for p in packs]:
+        same_packs = [(p.name, p.version) for p in card.packs] == [(p.meta.name, p.meta.version) for p in packs]
+        if same_packs and card.recipe == RECIPE:
             return DiagnosisModel(packs, card)
     except ModelNotTrainedError:
         if not train_missing:

@@ -181,6 +181,25 @@ def test_partial_credit_through_the_root(make_model, tiny_pack):
     assert present_likelihood(kn, kn.resolve("T:C")) == pytest.approx(lik, rel=1e-6)
 
 
+def test_similarity_credits_the_most_specific_shared_ancestor(make_model, tiny_pack):
+    w = 0.7
+    m = make_model(tiny_pack, similarity_weight=w)
+    kn = m.knowledge
+    # present A1: D1 shows A1 itself, D2 only its parent A, D3 only the root (its A subtree is NOT-annotated)
+    ic = [-math.log(BG["A1"]), -math.log(BG["A"]), -math.log(BG["root"])]
+    assert kn.shared_information(kn.resolve("T:A1")) == pytest.approx(ic, rel=1e-6)
+    lik = present_likelihood(kn, kn.resolve("T:A1"))  # the answer model is untouched: still probabilities
+    assert lik == pytest.approx(present_likelihood(make_model(tiny_pack).knowledge, kn.resolve("T:A1")), rel=1e-12)
+    joint = [math.log(PRIOR[d] * lik[d]) + w * ic[d] for d in range(3)]
+    assert m.rank(ev(("T:A1", "present"))).log_scores == pytest.approx(joint, rel=1e-6)
+    # two present findings add up; without the weight nothing changes
+    both = m.rank(ev(("T:A1", "present"), ("T:C", "present"))).log_scores
+    plain = make_model(tiny_pack).rank(ev(("T:A1", "present"), ("T:C", "present"))).log_scores
+    ic_c = kn.shared_information(kn.resolve("T:C"))
+    assert ic_c == pytest.approx([-math.log(BG["root"]), -math.log(BG["C"]), -math.log(BG["C"])], rel=1e-6)
+    assert both == pytest.approx(plain + w * (np.array(ic) + ic_c), rel=1e-6)
+
+
 def test_temperature_flattens_the_posterior(make_model, tiny_pack, tiny_model):
     joint = [0.25 * 0.76, 0.25 * 0.40, 0.5 * 0.004]
     hot = make_model(tiny_pack, temperature=2.0)

@@ -28,6 +28,7 @@ class ModelCard(BaseModel):
     """What the model was fit on, with which parameters, and how well it did (shown by `codx train`)."""
 
     name: str
+    recipe: int = Field(1, description="Version of the training recipe; a model from an older one is retrained.")
     packs: list[PackRef]
     params: DiagnosisParams
     pack_weights: dict[str, float] = {}

@@ -35,5 +35,13 @@ class DiagnosisParams(BaseModel):
         description="Weight of findings borrowed from a single-gene entry of another database for a gene "
         "the disease shares (e.g. an Orphanet entry for an OMIM disease): one entity, two curations.",
     )
+    similarity_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Each present finding adds similarity_weight * IC(a) to a disease's log score, a the most "
+        "specific ancestor-or-self of the finding the disease shows (Resnik's similarity; IC = -log bg): a "
+        "disease that explains a finding only by a close, general term is not scored as if it explained "
+        "nothing. The likelihoods used for questions stay probabilities; this term shapes the ranking.",
+    )
     temperature: float = Field(1.0, gt=0, description="Calibration: log-posterior is divided by this.")
     prior_strength: float = Field(1.0, ge=0, description="Exponent on the pack's disease priors.")

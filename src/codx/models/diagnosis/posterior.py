@@ -67,8 +67,11 @@ def log_joint(kn: Knowledge, ev: NormalisedEvidence) -> np.ndarray:
     logp = prior(kn, ev)
     if kn.params.size_penalty and ev.present:
         logp -= kn.params.size_penalty * len(ev.present) * kn.log_size
+    w = kn.params.similarity_weight
     for j in ev.present:
         logp += np.log(present_likelihood(kn, j))
+        if w:
+            logp += w * kn.shared_information(j)
     for j in ev.absent:
         logp += np.log(np.clip(absent_likelihood(kn, j), 1e-12, None))
     return logp
