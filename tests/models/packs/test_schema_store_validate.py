@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from codx.errors import InputFileError, PackError, PackNotFoundError, UnknownFindingError
 from codx.models.packs.hpo import parse_frequency, read_obo
-from codx.models.packs.registry import available, get_pack
+from codx.models.packs.registry import REVISION, available, get_pack
 from codx.models.packs.schema import Annotation, AnnotationTable, Disease, Finding, FindingGroup, Pack, PackMeta
 from codx.models.packs.store import load_pack, save_pack
 from codx.models.packs.validate import find_problems
@@ -185,6 +185,23 @@ def test_registry_get_pack(tiny_pack, tmp_path):
     assert_same_pack(tiny_pack, get_pack(packs_dir, "tiny"))
     assert available(packs_dir) == ["common", "hpo", "tiny"]
     assert available(tmp_path / "missing") == ["common", "hpo"]
+
+
+def test_a_built_in_pack_cached_by_another_builder_is_rebuilt(tmp_path):
+    packs_dir = tmp_path / "packs"
+    built = get_pack(packs_dir, "common")
+    assert built.meta.builder == REVISION["common"]() and built.meta.builder.startswith("2-")
+    doc = json.loads((packs_dir / "common" / "pack.json").read_text())
+    doc["meta"]["builder"] = "1-old"  # what an older codx, or older condition files, wrote
+    doc["diseases"] = doc["diseases"][:3]
+    (packs_dir / "common" / "pack.json").write_text(json.dumps(doc))
+    assert len(get_pack(packs_dir, "common", build_missing=False).diseases) == 3  # no rebuild asked: kept
+    rebuilt = get_pack(packs_dir, "common")
+    assert rebuilt.meta.builder == REVISION["common"]() and len(rebuilt.diseases) == len(built.diseases)
+    (packs_dir / "common" / "pack.json").write_text('{"format_version": 1, "meta": {"unknown": 1}}')  # unreadable
+    with pytest.raises(PackError, match="rebuild"):
+        get_pack(packs_dir, "common", build_missing=False)
+    assert len(get_pack(packs_dir, "common").diseases) == len(built.diseases)  # a built-in one is rebuilt
 
 
 # ---- validate -------------------------------------------------------------------------------------------

