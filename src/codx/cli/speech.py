@@ -50,7 +50,7 @@ def train_asr_cmd(
     settings: Settings, train_size: int | None, test_size: int | None, epochs: int | None, lr: float | None, seed: int
 ) -> None:
     """Fine-tune Whisper base on synthetic medical speech (espeak-ng); the app then uses it. Uses every core
-    (15-45 minutes with the defaults on 2 cores: the one encoder pass per clip dominates)."""
+    (30-50 minutes with the defaults on 2 cores: one encoder pass per clip, then 5 epochs of the decoder)."""
     import os
 
     import torch

@@ -41,9 +41,9 @@ class AsrTrainConfig:
     base: str = "base"
     n_train: int = 600
     n_test: int = 120
-    epochs: int = 2
+    epochs: int = 5  # the encoder pass is done once per clip, so later epochs are cheap
     batch_size: int = 8
-    lr: float = 2e-5
+    lr: float = 5e-5  # 2 epochs at 2e-5 cut held-out term WER by 15-20 %; 5 at 5e-5 by 31 % (README)
     warmup: float = 0.1  # share of steps with a rising learning rate
     timestamp_share: float = 0.5
     encoder_blocks: int = 1  # top encoder blocks that learn (their input is cached); 0 freezes the encoder
