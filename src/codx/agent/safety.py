@@ -147,6 +147,12 @@ _TRIGGER = (
     r"|eaten|injection|vaccine|penicillin|amoxicillin|antibiotics?|new (?:medicine|medication|drug|tablet|pill))\b",
 )
 _HIVES = (r"(?:hives|urticaria|welts|itchy rash|rash all over)\b",)
+_ECZEMA = (r"(?:eczema\w*|atopic dermatitis|atopic skin)\b",)
+_BLISTERS = (r"(?:blister\w*|vesic\w*|cold sores?)\b",)
+_EH_SPREAD = (
+    r"(?:spread\w*|getting worse (?:fast|quickly|every)|worsening (?:fast|quickly|rapidly)|rapidly worse\w*)\b",
+    r"(?:crust\w*|punched[- ]out|erosions?|ulcer\w*)\b",
+)
 _SEVERE = (
     r"(?:severe|excruciating|unbearable|agoni\w*|terrible|worst|intense|extreme|10/10|(?:10|ten) out of (?:10|ten))"
 )
@@ -443,6 +449,16 @@ RULES: tuple[Rule, ...] = (
                 _PREGNANT,
             ),
         ),
+    ),
+    Rule(  # NICE CG57 / CKS atopic eczema: suspected eczema herpeticum needs treatment and assessment the same day
+        "eczema_herpeticum",
+        "Blisters on eczema (possible eczema herpeticum, a herpes infection of the skin)",
+        "Do not put steroid cream on the blisters, keep the person away from anyone with a cold sore, and get them "
+        "seen now: it needs antiviral treatment today.",
+        patterns=(r"eczema herpeticum\b", r"kaposi'?s? varicelliform\b"),
+        phrases="eccema herpetico|eczema herpetico|eczéma herpétique|pustulose varioliforme",
+        keywords="疱疹样湿疹|疱疹性湿疹|卡波西水痘样疹|إكزيما حلئية|الإكزيما الهربسية|एक्ज़िमा हर्पेटिकम",
+        all_of=((_ECZEMA, _BLISTERS, _FEVER), (_ECZEMA, _BLISTERS, _EH_SPREAD)),
     ),
 )
 FLAG_IDS: tuple[str, ...] = tuple(r.id for r in RULES)
