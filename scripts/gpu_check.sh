@@ -48,7 +48,7 @@ else
 fi
 codx train synth-cod "${SOURCE[@]}" --finetune --steps "${COD_STEPS:-600}" --batch-size "${BATCH:-16}" 2>&1 | tee "$OUT/cod_train.log"
 cp "$CODX_DATA_DIR/models/lm/codx-cod-smollm2/card.json" "$OUT/cod_card.json"
-codx bench cod --dialogues "$COD_FILE" --models codx-cod-smollm2 --limit "${COD_LIMIT:-60}" --out "$OUT/cod_bench.json" 2>&1 \
+codx bench cod --dialogues "$COD_FILE" --models codx-cod-smollm2 --limit "${COD_LIMIT:-10}" --out "$OUT/cod_bench.json" 2>&1 \
   | tee "$OUT/cod_bench.log"
 
 # 3. serve the tuned model with vLLM when it is installed, and call it like the agent does
