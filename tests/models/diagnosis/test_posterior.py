@@ -357,3 +357,20 @@ def test_cyclic_hierarchy_is_rejected(pack_builder, make_model):
     pack = pack_builder([("D:1", "F:a", 0.5)], parents={"F:a": ["F:b"], "F:b": ["F:a"]})
     with pytest.raises(PackError, match="codx pack validate"):
         make_model(pack)
+
+
+def test_shared_information_is_safe_across_threads(make_model, tiny_pack, monkeypatch):
+    """The app's threads share one model: the small cache of columns must not break under concurrent use."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import codx.models.diagnosis.knowledge as knowledge
+
+    monkeypatch.setattr(knowledge, "SHARED_CACHE", 2)  # constant eviction
+    kn = make_model(tiny_pack, similarity_weight=1.0).knowledge
+    expected = {j: kn.shared_information(j).copy() for j in range(kn.n_findings)}
+    jobs = [j for _ in range(200) for j in range(kn.n_findings)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(kn.shared_information, jobs))
+    for j, got in zip(jobs, results, strict=True):
+        np.testing.assert_array_equal(got, expected[j])
+    assert not kn.shared_information(0).flags.writeable  # callers cannot corrupt the cache

@@ -9,6 +9,7 @@ numpy is ~20x faster than scipy's sparse slicing for the few dozen columns a cas
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -222,6 +223,7 @@ class Knowledge:
         ab_sum = np.bincount(ab_of, weights=self.A.values, minlength=self.n_findings)
         self.bg_absent = np.clip(ab_sum / n_d, 0.5 / n_d, 1.0)
         self._shared: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._shared_lock = threading.Lock()
         self.dense_cols = {
             j: self.F.column(j, self.n_diseases) for j in np.flatnonzero(nnz >= DENSE_COLUMN_MIN).tolist()
         }
@@ -293,19 +295,22 @@ class Knowledge:
     def shared_information(self, j: int) -> np.ndarray:
         """Per disease, the information content of the most specific ancestor-or-self of finding j that the
         disease shows (true path), 0 where none: the `similarity_weight` term. Recently used findings are
-        kept (a few hundred columns: ~13 MB on hpo)."""
-        cached = self._shared.get(j)
-        if cached is not None:
-            self._shared.move_to_end(j)
-            return cached
+        kept (a few hundred columns: ~13 MB on hpo); the app's threads share one model, hence the lock."""
+        with self._shared_lock:
+            cached = self._shared.get(j)
+            if cached is not None:
+                self._shared.move_to_end(j)
+                return cached
         ic = self.information_content
         out = np.zeros(self.n_diseases, dtype=np.float32)
         for a in self.ancestors[j].tolist():
             rows = self.F.rows[self.F.indptr[a] : self.F.indptr[a + 1]]
             out[rows] = np.maximum(out[rows], np.float32(ic[a]))
-        self._shared[j] = out
-        if len(self._shared) > SHARED_CACHE:
-            self._shared.popitem(last=False)
+        out.setflags(write=False)  # shared between callers
+        with self._shared_lock:
+            self._shared[j] = out
+            if len(self._shared) > SHARED_CACHE:
+                self._shared.popitem(last=False)
         return out
 
 
