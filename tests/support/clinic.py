@@ -8,6 +8,7 @@ from codx.models.diagnosis.model import DiagnosisModel, ModelCard, PackRef
 from codx.models.diagnosis.params import DiagnosisParams
 from codx.models.packs.schema import Annotation, Disease, Finding, Pack, PackMeta
 from codx.models.packs.store import save_pack
+from codx.training.diagnosis import RECIPE
 
 FINDINGS = {
     "C:root": ("Clinical finding", None),
@@ -55,6 +56,7 @@ def save_clinic(data: Path) -> Path:
     save_pack(pack, data / "packs" / "clinic")
     card = ModelCard(
         name="clinic",
+        recipe=RECIPE,  # as if trained by this codx: not retrained
         packs=[PackRef(name="clinic", version=pack.meta.version)],
         params=DiagnosisParams(eps=0.02, related_weight=0.0),
         training_data="test",
