@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ from codx.errors import ModelNotTrainedError
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.model import DiagnosisModel, ModelCard
 from codx.models.diagnosis.params import DiagnosisParams
-from codx.training.diagnosis import LITERATURE_GRID, train_model
+from codx.training.diagnosis import LITERATURE_GRID, LITERATURE_SIMILARITY, RECIPE, train_model
 from codx.training.simulate import InteractiveCase, Noise, full_evidence, run_dialog, sample_cases
 
 
@@ -137,9 +139,10 @@ def test_train_model_fills_the_card(trained):
     assert [(p.name, p.version) for p in card.packs] == [("tiny", "1")]
     assert isinstance(card.params, DiagnosisParams)
     assert card.params.temperature > 0 and card.params.temperature != 1.0
-    # the tiny pack has a hierarchy: its grid was searched
+    # the tiny pack has a hierarchy: its grid was searched, and shared information counts
     for key, values in LITERATURE_GRID.items():
         assert getattr(card.params, key) in values, key
+    assert card.params.similarity_weight == LITERATURE_SIMILARITY and card.recipe == RECIPE
     assert card.reliability is not None and card.reliability.n > 0
     assert 0.0 <= card.reliability.ece <= 1.0
     assert sum(b.count for b in card.reliability.bins) == card.reliability.n
@@ -181,3 +184,10 @@ def test_card_markdown_lists_params_and_metrics():
     card = ModelCard(name="m", packs=[], params=DiagnosisParams(eps=0.05), training_data="t", metrics={"top1": 0.5})
     md = card.to_markdown()
     assert "`eps` = 0.05" in md and "- top1: 0.5000" in md and "Reliability" not in md
+
+
+def test_a_flat_pack_gets_no_shared_information_credit(tiny_pack):
+    """Without a hierarchy a finding shares nothing with a disease but itself: the credit would only double
+    the weight of exact matches."""
+    flat = dataclasses.replace(tiny_pack, findings=[f.model_copy(update={"parents": []}) for f in tiny_pack.findings])
+    assert train_model([flat], "flat", n_synthetic=40, seed=0).card.params.similarity_weight == 0.0
