@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -78,7 +78,9 @@ def synth_cod_cmd(
     else:
         train = _simulate(settings, packs, n, seed, held_out, out)
     if finetune:
-        _finetune(settings, train, base, name, steps, batch_size, block_size, lr, turns_per_dialogue, seed)
+        options = {"base": base, "name": name, "steps": steps, "batch_size": batch_size, "block_size": block_size}
+        options |= {"lr": lr, "turns_per_dialogue": turns_per_dialogue, "seed": seed}
+        _finetune(settings, train, options)
 
 
 def _simulate(
@@ -109,46 +111,19 @@ def _simulate(
     return train
 
 
-def _finetune(
-    settings: Settings,
-    train: list[CodDialogue],
-    base: str,
-    name: str,
-    steps: int,
-    batch_size: int,
-    block_size: int | None,
-    lr: float | None,
-    turns_per_dialogue: int,
-    seed: int,
-) -> None:
+def _finetune(settings: Settings, train: list[CodDialogue], options: dict[str, Any]) -> None:
+    """`finetune_cod` on the train split with the command's options, and what it did."""
     import torch
 
     from codx.cli.main import progress_bar
     from codx.training.cod_finetune import finetune_cod
+    from codx.training.lm import card_summary
 
     torch.set_num_threads(max(settings.threads, os.cpu_count() or 1))
-    with progress_bar(f"fine-tuning {name}") as update:
-        result = finetune_cod(
-            train,
-            settings.models_dir,
-            base=base,
-            name=name,
-            steps=steps,
-            batch_size=batch_size,
-            lr=lr,
-            turns_per_dialogue=turns_per_dialogue,
-            block_size=block_size,
-            seed=seed,
-            progress=update,
-        )
-    m = result.card["metrics"]
-    p = result.card["parameters"]
-    click.echo(
-        f"{result.card['data']['examples']} examples, block {p['block_size']} tokens, {p['steps_run']} steps: loss "
-        f"{m['loss_first']:.3f} (first 5) -> {m['loss_last']:.3f} (last 5); probe {m['probe_before']} -> "
-        f"{m['probe_after']}; {m['seconds_per_step']} s per step"
-    )
-    click.echo(f"saved {result.path}; use it with CODX_LLM={name}, or measure it with `codx bench cod`")
+    with progress_bar(f"fine-tuning {options['name']}") as update:
+        result = finetune_cod(train, settings.models_dir, progress=update, **options)
+    click.echo(card_summary(result.card))
+    click.echo(f"saved {result.path}; use it with CODX_LLM={options['name']}, or measure it with `codx bench cod`")
 
 
 @click.command("cod")

@@ -111,7 +111,7 @@ def train_lm_cmd(
 
     from codx.cli.main import progress_bar
     from codx.training import lm_dist
-    from codx.training.lm import LMTrainConfig, train_lm
+    from codx.training.lm import LMTrainConfig, card_summary, train_lm
     from codx.training.lm_data import builtin_sources, load_sources
 
     world, _, _ = lm_dist.launched_world()
@@ -162,11 +162,5 @@ def train_lm_cmd(
     finally:
         lm_dist.stop(env)
     if env.main:
-        m = result.card["metrics"]
-        curve = m["loss_curve"]
-        click.echo(
-            f"loss {curve[0]:.3f} at the first step -> {curve[-1]:.3f} at step {len(curve)} "
-            f"(mean of the first 5 {m['loss_first']:.3f}, last 5 {m['loss_last']:.3f}); "
-            f"probe {m['probe_before']} -> {m['probe_after']}; {m['seconds_per_step']} s per step"
-        )
+        click.echo(card_summary(result.card))
         click.echo(f"saved {result.path} (card.json holds the loss curve, data and parameters)")

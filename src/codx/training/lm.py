@@ -519,4 +519,15 @@ def read_card(path: Path) -> dict[str, Any]:
         raise CodxError(f"{path} has no readable {CARD}; it is not a finished codx train lm model") from e
 
 
-__all__ = ["LMTrainConfig", "LMTrainResult", "load_base", "read_card", "train_lm"]
+def card_summary(card: dict[str, Any]) -> str:
+    """One line on how a run went, from its card: what `codx train lm` and `synth-cod --finetune` print."""
+    m, p = card["metrics"], card["parameters"]
+    curve = m["loss_curve"]
+    return (
+        f"{card['data']['examples']} examples, block {p['block_size']} tokens: loss {curve[0]:.3f} at the first "
+        f"step -> {curve[-1]:.3f} at step {len(curve)} (mean of the first 5 {m['loss_first']:.3f}, last 5 "
+        f"{m['loss_last']:.3f}); probe {m['probe_before']} -> {m['probe_after']}; {m['seconds_per_step']} s per step"
+    )
+
+
+__all__ = ["LMTrainConfig", "LMTrainResult", "card_summary", "load_base", "read_card", "train_lm"]
