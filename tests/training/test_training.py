@@ -11,7 +11,7 @@ from codx.errors import ModelNotTrainedError
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.model import DiagnosisModel, ModelCard
 from codx.models.diagnosis.params import DiagnosisParams
-from codx.training.diagnosis import LITERATURE_GRID, LITERATURE_SIMILARITY, RECIPE, train_model
+from codx.training.diagnosis import LITERATURE_COVERAGE, LITERATURE_GRID, LITERATURE_SIMILARITY, RECIPE, train_model
 from codx.training.simulate import InteractiveCase, Noise, full_evidence, run_dialog, sample_cases
 
 
@@ -143,6 +143,7 @@ def test_train_model_fills_the_card(trained):
     for key, values in LITERATURE_GRID.items():
         assert getattr(card.params, key) in values, key
     assert card.params.similarity_weight == LITERATURE_SIMILARITY and card.recipe == RECIPE
+    assert card.params.coverage_weight == LITERATURE_COVERAGE
     assert card.reliability is not None and card.reliability.n > 0
     assert 0.0 <= card.reliability.ece <= 1.0
     assert sum(b.count for b in card.reliability.bins) == card.reliability.n
@@ -190,4 +191,5 @@ def test_a_flat_pack_gets_no_shared_information_credit(tiny_pack):
     """Without a hierarchy a finding shares nothing with a disease but itself: the credit would only double
     the weight of exact matches."""
     flat = dataclasses.replace(tiny_pack, findings=[f.model_copy(update={"parents": []}) for f in tiny_pack.findings])
-    assert train_model([flat], "flat", n_synthetic=40, seed=0).card.params.similarity_weight == 0.0
+    params = train_model([flat], "flat", n_synthetic=40, seed=0).card.params
+    assert params.similarity_weight == params.coverage_weight == 0.0

@@ -200,6 +200,36 @@ def test_similarity_credits_the_most_specific_shared_ancestor(make_model, tiny_p
     assert both == pytest.approx(plain + w * (np.array(ic) + ic_c), rel=1e-6)
 
 
+def test_coverage_scores_how_much_of_each_disease_the_patient_shares(make_model, tiny_pack):
+    w = 0.5
+    ic = {k: -math.log(v) for k, v in BG.items()}
+    # present A1 shares A1, A and the root. D1's annotations A1 (0.8), A2 (0.3: shares A), B (0.5 by default:
+    # shares the root); D2's A (0.4) and C (0.6: the root); D3's only positive annotation C (the root)
+    cov = [
+        (0.8 * ic["A1"] + 0.3 * ic["A"] + 0.5 * ic["root"]) / 1.6,
+        0.4 * ic["A"] + 0.6 * ic["root"],
+        ic["root"],
+    ]
+    m = make_model(tiny_pack, coverage_weight=w)
+    kn = m.knowledge
+    assert kn.coverage([kn.resolve("T:A1")]) == pytest.approx(cov, rel=1e-6)
+    plain = make_model(tiny_pack).rank(ev(("T:A1", "present"))).log_scores
+    assert m.rank(ev(("T:A1", "present"))).log_scores == pytest.approx(plain + w * np.array(cov), rel=1e-6)
+    # two present findings: each annotation keeps its best match (C now matches itself), times two findings
+    both = [
+        (0.8 * ic["A1"] + 0.3 * ic["A"] + 0.5 * ic["root"]) / 1.6,
+        0.4 * ic["A"] + 0.6 * ic["C"],
+        ic["C"],
+    ]
+    two = ev(("T:A1", "present"), ("T:C", "present"))
+    expected = make_model(tiny_pack).rank(two).log_scores + w * 2 * np.array(both)
+    assert m.rank(two).log_scores == pytest.approx(expected, rel=1e-6)
+    # absent findings share nothing
+    assert m.rank(ev(("T:B", "absent"))).log_scores == pytest.approx(
+        make_model(tiny_pack).rank(ev(("T:B", "absent"))).log_scores, rel=1e-12
+    )
+
+
 def test_temperature_flattens_the_posterior(make_model, tiny_pack, tiny_model):
     joint = [0.25 * 0.76, 0.25 * 0.40, 0.5 * 0.004]
     hot = make_model(tiny_pack, temperature=2.0)

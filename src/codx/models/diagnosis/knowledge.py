@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from codx.errors import PackError, UnknownFindingError
 from codx.models.diagnosis.params import DiagnosisParams
@@ -177,6 +178,7 @@ class Knowledge:
         fr = np.concatenate(freqs).astype(np.float32)
         ab = np.concatenate(absent).astype(np.float32)
         ng = np.concatenate(neg)
+        n_own = len(d)  # the disease's own annotations; borrowed ones follow
         if p.related_weight > 0:
             bd, bf, bfr = self._related_annotations(d, f, fr, ng)
             d, f = np.concatenate([d, bd]), np.concatenate([f, bf])
@@ -185,6 +187,7 @@ class Knowledge:
             ng = np.concatenate([ng, np.zeros(len(bd), dtype=bool)])
 
         self.log_size = np.log1p(np.bincount(d[~ng], minlength=self.n_diseases).astype(np.float64))
+        self._build_coverage(d[:n_own][~ng[:n_own]], f[:n_own][~ng[:n_own]], fr[:n_own][~ng[:n_own]])
         # true path: push every positive annotation to all ancestors, keep the max per (disease, term)
         pos = ~ng
         rows, cols, vals = _propagate(d[pos], f[pos], fr[pos], self.ancestors)
@@ -227,6 +230,33 @@ class Knowledge:
         self.dense_cols = {
             j: self.F.column(j, self.n_diseases) for j in np.flatnonzero(nnz >= DENSE_COLUMN_MIN).tolist()
         }
+
+    def _build_coverage(self, d: np.ndarray, f: np.ndarray, fr: np.ndarray) -> None:
+        """The arrays of `coverage`: each disease's own positive annotations with weights summing to 1, and
+        for every finding the annotated terms at or below it (where it is a shared ancestor)."""
+        terms, compact = np.unique(f, return_inverse=True)
+        w = fr.astype(np.float64)
+        total = np.bincount(d, weights=w, minlength=self.n_diseases)
+        w = w / np.maximum(total[d], 1e-12)
+        self.coverage_matrix = csr_matrix((w, (d, compact)), shape=(self.n_diseases, len(terms)))
+        lens = np.array([len(self.ancestors[t]) for t in terms], dtype=np.int64)
+        cols = np.concatenate([self.ancestors[t] for t in terms]) if len(terms) else np.empty(0, np.int32)
+        rows = np.repeat(np.arange(len(terms)), lens)
+        self._below = SparseColumns.from_triples(rows, cols, np.ones(len(rows), np.float32), self.n_findings)
+
+    def coverage(self, present: Sequence[int]) -> np.ndarray:
+        """Per disease, the frequency-weighted mean over its annotations of the information content of the
+        most specific term it shares with the present findings (0 for an annotation unrelated to all):
+        the `coverage_weight` term."""
+        ic = self.information_content
+        shared = set()
+        for j in present:
+            shared.update(self.ancestors[j].tolist())
+        best = np.zeros(self.coverage_matrix.shape[1])
+        below = self._below
+        for a in sorted(shared, key=lambda a: ic[a]):  # ascending: the most informative shared term wins
+            best[below.rows[below.indptr[a] : below.indptr[a + 1]]] = ic[a]
+        return self.coverage_matrix @ best
 
     def related_entries(self) -> dict[int, set[int]]:
         """Entries of another namespace that describe the same disease: a single-gene entry for one of

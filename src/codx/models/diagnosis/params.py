@@ -43,5 +43,14 @@ class DiagnosisParams(BaseModel):
         "disease that explains a finding only by a close, general term is not scored as if it explained "
         "nothing. The likelihoods used for questions stay probabilities; this term shapes the ranking.",
     )
+    coverage_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Each disease adds coverage_weight * (number of present findings) * the frequency-weighted "
+        "mean, over the disease's own annotations, of the information each shares with the patient's findings "
+        "(the disease-to-patient half of Phenomizer's symmetric best-match average): a disease whose frequent "
+        "findings the patient does not show at all explains the case less well, without treating findings the "
+        "report does not mention as absent.",
+    )
     temperature: float = Field(1.0, gt=0, description="Calibration: log-posterior is divided by this.")
     prior_strength: float = Field(1.0, ge=0, description="Exponent on the pack's disease priors.")

@@ -72,6 +72,8 @@ def log_joint(kn: Knowledge, ev: NormalisedEvidence) -> np.ndarray:
         logp += np.log(present_likelihood(kn, j))
         if w:
             logp += w * kn.shared_information(j)
+    if kn.params.coverage_weight and ev.present:
+        logp += kn.params.coverage_weight * len(ev.present) * kn.coverage(ev.present)
     for j in ev.absent:
         logp += np.log(np.clip(absent_likelihood(kn, j), 1e-12, None))
     return logp
