@@ -19,8 +19,9 @@ from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.language.encoder import MINILM_NAME, MiniLMEncoder, TextEncoder, ensure_e5
 from codx.models.language.extract import FindingExtractor
+from codx.models.language.gloss import GlossedIndex
 from codx.models.language.matcher import FindingMatcher
-from codx.models.language.retrieval import FindingIndex
+from codx.models.language.retrieval import FindingIndex, PhraseIndex
 from codx.models.language.trained import load_trained_encoder
 from codx.models.packs.registry import get_pack, pack_weights
 from codx.progress import Progress
@@ -73,9 +74,10 @@ def english_encoder(settings: Settings, progress: Progress | None = None) -> Tex
 
 def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None = None) -> FindingExtractor:
     """The hybrid reader of one pack set: exact matchers per language, and (with `semantic_matching`) the
-    English and multilingual indexes over the lay-labelled findings, built now so no patient waits later."""
+    English index (Chinese is glossed into English words and read by it) and the multilingual index over the
+    lay-labelled findings, built now so no patient waits later."""
     matchers: dict[str, FindingMatcher] = {}
-    indexes: dict[str, FindingIndex] = {}
+    indexes: dict[str, PhraseIndex] = {}
     lock = threading.Lock()
 
     def matcher_for(language: str) -> FindingMatcher:
@@ -86,7 +88,8 @@ def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None 
 
     if settings.semantic_matching:
         cache = settings.data_dir / "indexes"
-        indexes["en"] = FindingIndex.build(kn, english_encoder(settings, progress), cache, progress=progress)
+        english = FindingIndex.build(kn, english_encoder(settings, progress), cache, progress=progress)
+        indexes["en"], indexes["zh"] = english, GlossedIndex(english)
         e5 = ensure_e5(settings.data_dir, progress)
         indexes["*"] = FindingIndex.build(kn, e5, cache, progress=progress, lay_only=True)
     matcher_for("en")

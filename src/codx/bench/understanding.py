@@ -22,7 +22,7 @@ from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.language.encoder import TextEncoder
 from codx.models.language.extract import FindingExtractor
 from codx.models.language.matcher import FindingMatcher, phrase_key
-from codx.models.language.retrieval import FindingIndex, Progress
+from codx.models.language.retrieval import FindingIndex, PhraseIndex, Progress
 
 BATCH = 256
 
@@ -48,6 +48,13 @@ def read_translations(path: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def translation_language(path: Path) -> str:
+    """The babelon `translation_language` of a file's first row ("" when the column is absent)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        row = next(csv.DictReader(fh, delimiter="\t"), None) or {}
+    return (row.get("translation_language") or "").strip().lower()
+
+
 def _score(hits_per_case: list[list[int]], gold: list[int]) -> dict[str, float]:
     top1 = [bool(h) and h[0] == g for h, g in zip(hits_per_case, gold, strict=True)]
     top5 = [g in h[:5] for h, g in zip(hits_per_case, gold, strict=True)]
@@ -58,7 +65,12 @@ def _score(hits_per_case: list[list[int]], gold: list[int]) -> dict[str, float]:
 
 
 def run_translations(
-    kn: Knowledge, index: FindingIndex, path: Path, limit: int | None = None, progress: Progress | None = None
+    kn: Knowledge,
+    index: PhraseIndex,
+    path: Path,
+    limit: int | None = None,
+    progress: Progress | None = None,
+    reader: str = "",
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     rows = read_translations(path)
     if limit:
@@ -82,7 +94,7 @@ def run_translations(
                 }
                 for h in hits
             ]
-            cases.append({"id": cid, "text": text, "gold": gold, "predictions": preds})
+            cases.append({"id": f"{reader}-{cid}" if reader else cid, "text": text, "gold": gold, "predictions": preds})
             if g is None or not kn.askable[g]:
                 not_in_pack += 1
                 continue
@@ -93,6 +105,7 @@ def run_translations(
     seconds = time.perf_counter() - t0
     summary = {
         "file": path.name,
+        "reader": reader or index.encoder.name,
         "n": len(gold_idx),
         "gold_not_askable_or_unknown": not_in_pack,
         **_score(hits_idx, gold_idx),

@@ -430,10 +430,17 @@ def bench_understanding(
     """Cross-lingual labels, held-out lay words, negation/uncertainty, and vignette extraction."""
     from codx.bench.polarity import DEFAULT_SET, run_polarity
     from codx.bench.report import print_table, write_report
-    from codx.bench.understanding import run_lay_heldout, run_message_speed, run_translations, run_vignette_extraction
-    from codx.bootstrap import make_extractor
+    from codx.bench.understanding import (
+        run_lay_heldout,
+        run_message_speed,
+        run_translations,
+        run_vignette_extraction,
+        translation_language,
+    )
+    from codx.bootstrap import english_encoder, make_extractor
     from codx.models.language.encoder import MiniLMEncoder, ensure_e5
-    from codx.models.language.retrieval import FindingIndex
+    from codx.models.language.gloss import GlossedIndex
+    from codx.models.language.retrieval import FindingIndex, PhraseIndex
     from codx.models.language.trained import load_trained_encoder
 
     model = _hpo_model(settings)
@@ -451,12 +458,17 @@ def bench_understanding(
             summary["lay_heldout_en_trained"] = trained_summary
             cases += [{**c, "id": f"trained-{c['id']}"} for c in trained_cases]
         if translations:
-            index = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress=update), cache, progress=update)
+            e5 = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress=update), cache, progress=update)
+            glossed = GlossedIndex(FindingIndex.build(kn, english_encoder(settings), cache, progress=update))
             summary["translations"] = []
             for path in translations:
-                s, c = run_translations(kn, index, path, limit, progress=update)
-                summary["translations"].append(s)
-                cases += c
+                readers: list[tuple[str, PhraseIndex]] = [("e5", e5)]
+                if translation_language(path) == "zh":  # the app reads Chinese through the gloss; e5 for comparison
+                    readers.append((f"gloss+{glossed.encoder.name}", glossed))
+                for reader, index in readers:
+                    s, c = run_translations(kn, index, path, limit, progress=update, reader=reader)
+                    summary["translations"].append(s)
+                    cases += c
     pol_summary, pol_cases = run_polarity(polarity or DEFAULT_SET)
     summary["polarity"] = pol_summary
     cases += pol_cases
@@ -473,7 +485,7 @@ def bench_understanding(
     rows = [(f"lay held-out (en) {k}", v) for k, v in lay_summary.items()]
     rows += [(f"lay held-out (en, trained) {k}", v) for k, v in summary.get("lay_heldout_en_trained", {}).items()]
     for s in summary.get("translations", []):
-        rows += [(f"{s['file']} {k}", v) for k, v in s.items() if k != "file"]
+        rows += [(f"{s['file']} ({s['reader']}) {k}", v) for k, v in s.items() if k not in ("file", "reader")]
     rows += [(f"polarity {k}", v) for k, v in pol_summary.items() if not isinstance(v, dict | list)]
     for s in summary.get("vignettes", []):
         rows += [(f"{s['file']} {k}", v) for k, v in s.items() if k not in ("file", "by_status")]

@@ -4,9 +4,10 @@
    give in that language) with its clause-level negation and uncertainty.
 2. Meaning: the message is cut into pieces (clauses and list items: at sentence ends, commas, "and", "but"
    in each language); every piece that no exact match touched is looked up in the FAISS index of the
-   finding phrases (`retrieval.FindingIndex`, English encoder for English, the multilingual encoder for the
-   others). The best finding is kept when its cosine reaches the encoder's threshold; its status comes from
-   the polarity rules of the language, read over the piece.
+   finding phrases (`retrieval.FindingIndex`: the English encoder for English and, through a word gloss,
+   Chinese (`gloss.GlossedIndex`); the multilingual encoder for the others). The best finding is kept
+   when its cosine reaches the encoder's threshold; its status comes from the polarity rules of the
+   language, read over the piece.
 
 Why pieces and not n-grams: one embedding per clause keeps a message to a handful of encoder calls (the
 50 ms budget), and a clause is what a patient uses to describe one complaint.
@@ -21,7 +22,7 @@ from codx.models.language.cues import CUES
 from codx.models.language.encoder import E5_NAME, MINILM_NAME
 from codx.models.language.matcher import MAX_SCAN_CHARS, DirectIds, Extraction, FindingMatcher, Mention
 from codx.models.language.polarity import phrase_at, polarity
-from codx.models.language.retrieval import FindingIndex, Hit
+from codx.models.language.retrieval import Hit, PhraseIndex
 from codx.models.language.trained import TRAINED_NAME, base_name
 from codx.models.language.words import COMMA, HARD_COMMA, LANGUAGES, STRONG, lang_tokens
 
@@ -105,7 +106,7 @@ class FindingExtractor:
         self,
         kn: Knowledge,
         matcher_for: Callable[[str], FindingMatcher],
-        index_for: Callable[[str], FindingIndex | None] = lambda language: None,
+        index_for: Callable[[str], PhraseIndex | None] = lambda language: None,
         min_score: dict[str, float] | None = None,
     ):
         self.kn = kn
@@ -132,7 +133,7 @@ class FindingExtractor:
     def extract(self, text: str, language: str = "en") -> list[Mention]:
         return self.scan(text, language).mentions
 
-    def _by_meaning(self, body: str, language: str, index: FindingIndex, taken: list[Mention]) -> list[Mention]:
+    def _by_meaning(self, body: str, language: str, index: PhraseIndex, taken: list[Mention]) -> list[Mention]:
         todo = [
             (s, e)
             for s, e in pieces(body, language)

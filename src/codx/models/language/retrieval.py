@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
@@ -27,6 +28,14 @@ class Hit:
     finding: int  # index in Knowledge.findings
     score: float  # cosine similarity of the best phrase of that finding
     phrase: str
+
+
+class PhraseIndex(Protocol):
+    """What the reader needs of an index: `FindingIndex`, or an adapter such as `gloss.GlossedIndex`."""
+
+    encoder: TextEncoder
+
+    def search(self, queries: list[str], k: int = 5, pool: int = 50) -> list[list[Hit]]: ...
 
 
 def index_phrases(

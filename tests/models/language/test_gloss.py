@@ -1,0 +1,49 @@
+"""Chinese read through an English gloss: segmentation, word meanings, and the reader using it."""
+
+from __future__ import annotations
+
+import pytest
+from support.clinic import clinic_pack
+
+from codx.models.diagnosis.knowledge import Knowledge
+from codx.models.diagnosis.params import DiagnosisParams
+from codx.models.language.encoder import MiniLMEncoder
+from codx.models.language.extract import FindingExtractor
+from codx.models.language.gloss import GlossedIndex, gloss, segment
+from codx.models.language.matcher import FindingMatcher
+from codx.models.language.retrieval import FindingIndex
+from codx.models.language.words import LANGUAGES
+
+
+def test_segments_prefer_whole_medical_words_and_keep_latin_runs():
+    assert segment("肾发育不全") == ["肾", "发育不全"]  # not 发育 / 不全 ("develop" / "incomplete")
+    assert segment("IgA肾病") == ["IgA", "肾病"]
+    assert segment("α-酮戊二酸")[0] == "α"
+    assert segment("") == [] and segment("🤒!!") == []
+
+
+def test_gloss_uses_the_glossary_then_cc_cedict():
+    assert gloss("肾发育不全") == "kidney hypoplasia"
+    assert gloss("血清钙浓度升高") == "serum calcium concentration elevated"
+    assert gloss("奶酪") == "cheese"  # an everyday word: CC-CEDICT
+    assert gloss("性早熟") == "precocious puberty"
+    assert gloss("肾性高血压") == "kidney hypertension"  # 性 only makes an adjective: dropped
+    assert gloss("") == ""
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory) -> FindingExtractor:
+    pack = clinic_pack()
+    kn = Knowledge([pack], DiagnosisParams())
+    english = FindingIndex.build(kn, MiniLMEncoder(), tmp_path_factory.mktemp("idx"))
+    indexes = {"en": english, "zh": GlossedIndex(english)}
+    matchers = {lang: FindingMatcher(kn, language=lang) for lang in LANGUAGES}
+    return FindingExtractor(kn, matchers.__getitem__, indexes.get)
+
+
+def test_chinese_without_pack_labels_is_read_by_meaning(reader):
+    """The clinic pack has no Chinese labels: every finding below comes from the gloss."""
+    found = {m.finding_id: m.status for m in reader.extract("我一直流鼻涕，嗓子疼，没有头疼", "zh")}
+    assert found == {"C:rhinorrhea": "present", "C:sore_throat": "present", "C:headache": "absent"}
+    for m in reader.extract("我一直流鼻涕，嗓子疼", "zh"):
+        assert "我一直流鼻涕，嗓子疼"[m.start : m.end] == m.span  # spans stay in the patient's words
