@@ -20,6 +20,7 @@ from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.language.encoder import MINILM_NAME, MiniLMEncoder, TextEncoder, ensure_e5
 from codx.models.language.extract import FindingExtractor
 from codx.models.language.gloss import GlossedIndex
+from codx.models.language.lay_terms import RewritingIndex
 from codx.models.language.matcher import FindingMatcher
 from codx.models.language.retrieval import FindingIndex, PhraseIndex
 from codx.models.language.trained import load_trained_encoder
@@ -74,7 +75,8 @@ def english_encoder(settings: Settings, progress: Progress | None = None) -> Tex
 
 def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None = None) -> FindingExtractor:
     """The hybrid reader of one pack set: exact matchers per language, and (with `semantic_matching`) the
-    English index (Chinese is glossed into English words and read by it) and the multilingual index over the
+    English index (lay words also searched in clinical words; Chinese glossed into English words and read by
+    it) and the multilingual index over the
     lay-labelled findings, built now so no patient waits later."""
     matchers: dict[str, FindingMatcher] = {}
     indexes: dict[str, PhraseIndex] = {}
@@ -88,7 +90,7 @@ def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None 
 
     if settings.semantic_matching:
         cache = settings.data_dir / "indexes"
-        english = FindingIndex.build(kn, english_encoder(settings, progress), cache, progress=progress)
+        english = RewritingIndex(FindingIndex.build(kn, english_encoder(settings, progress), cache, progress=progress))
         indexes["en"], indexes["zh"] = english, GlossedIndex(english)
         e5 = ensure_e5(settings.data_dir, progress)
         indexes["*"] = FindingIndex.build(kn, e5, cache, progress=progress, lay_only=True)

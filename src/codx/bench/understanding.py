@@ -21,6 +21,7 @@ from codx.errors import InputFileError
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.language.encoder import TextEncoder
 from codx.models.language.extract import FindingExtractor
+from codx.models.language.lay_terms import RewritingIndex
 from codx.models.language.matcher import FindingMatcher, phrase_key
 from codx.models.language.retrieval import FindingIndex, PhraseIndex, Progress
 
@@ -128,11 +129,18 @@ def lay_heldout_cases(kn: Knowledge) -> list[tuple[int, str]]:
 
 
 def run_lay_heldout(
-    kn: Knowledge, encoder: TextEncoder, cache_dir: Path | None, progress: Progress | None = None
+    kn: Knowledge,
+    encoder: TextEncoder,
+    cache_dir: Path | None,
+    progress: Progress | None = None,
+    rewrite: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`rewrite`: also search each phrase in clinical words (`lay_terms.RewritingIndex`), as the app does."""
     pairs = lay_heldout_cases(kn)
     excluded = set(pairs)
-    index = FindingIndex.build(kn, encoder, cache_dir, exclude=excluded, progress=progress)
+    index: PhraseIndex = FindingIndex.build(kn, encoder, cache_dir, exclude=excluded, progress=progress)
+    if rewrite:
+        index = RewritingIndex(index)
     results = index.search([lay for _, lay in pairs], k=50)
     cases = [
         {
@@ -153,6 +161,7 @@ def run_lay_heldout(
     summary = {
         "n": len(pairs),
         "encoder": encoder.name,
+        "clinical_rewrite": rewrite,
         **_score([[h.finding for h in hits] for hits in results], [j for j, _ in pairs]),
     }
     return summary, cases

@@ -440,6 +440,7 @@ def bench_understanding(
     from codx.bootstrap import english_encoder, make_extractor
     from codx.models.language.encoder import MiniLMEncoder, ensure_e5
     from codx.models.language.gloss import GlossedIndex
+    from codx.models.language.lay_terms import RewritingIndex
     from codx.models.language.retrieval import FindingIndex, PhraseIndex
     from codx.models.language.trained import load_trained_encoder
 
@@ -449,17 +450,20 @@ def bench_understanding(
     summary: dict = {}
     cases: list = []
     with progress_bar("understanding") as update:
-        lay_summary, lay_cases = run_lay_heldout(kn, MiniLMEncoder(), cache, progress=update)
-        summary["lay_heldout_en"] = lay_summary
-        cases += lay_cases
+        encoders = {"": MiniLMEncoder()}
         trained = load_trained_encoder(settings.data_dir)
         if trained is not None:
-            trained_summary, trained_cases = run_lay_heldout(kn, trained, cache, progress=update)
-            summary["lay_heldout_en_trained"] = trained_summary
-            cases += [{**c, "id": f"trained-{c['id']}"} for c in trained_cases]
+            encoders["trained"] = trained
+        for tag, encoder in encoders.items():
+            for rewrite in (False, True):  # as written, and as the app reads (clinical rewrite)
+                name = "-".join(t for t in (tag, "rewrite" if rewrite else "") if t)
+                s, c = run_lay_heldout(kn, encoder, cache, progress=update, rewrite=rewrite)
+                summary["lay_heldout_en" + (f"_{name.replace('-', '_')}" if name else "")] = s
+                cases += [{**x, "id": f"{name}-{x['id']}"} if name else x for x in c]
         if translations:
             e5 = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress=update), cache, progress=update)
-            glossed = GlossedIndex(FindingIndex.build(kn, english_encoder(settings), cache, progress=update))
+            english = FindingIndex.build(kn, english_encoder(settings), cache, progress=update)
+            glossed = GlossedIndex(RewritingIndex(english))
             summary["translations"] = []
             for path in translations:
                 readers: list[tuple[str, PhraseIndex]] = [("e5", e5)]
@@ -482,8 +486,12 @@ def bench_understanding(
             summary["vignettes"].append(s)
             cases += c
     write_report(out, summary, cases)
-    rows = [(f"lay held-out (en) {k}", v) for k, v in lay_summary.items()]
-    rows += [(f"lay held-out (en, trained) {k}", v) for k, v in summary.get("lay_heldout_en_trained", {}).items()]
+    rows = [
+        (f"{key.replace('lay_heldout_en', 'lay held-out (en)').replace('_', ' ')} {k}", v)
+        for key, part in summary.items()
+        if key.startswith("lay_heldout_en")
+        for k, v in part.items()
+    ]
     for s in summary.get("translations", []):
         rows += [(f"{s['file']} ({s['reader']}) {k}", v) for k, v in s.items() if k not in ("file", "reader")]
     rows += [(f"polarity {k}", v) for k, v in pol_summary.items() if not isinstance(v, dict | list)]

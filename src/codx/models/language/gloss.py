@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 
 from codx.errors import EncoderError
-from codx.models.language.retrieval import FindingIndex, Hit
+from codx.models.language.retrieval import Hit, PhraseIndex
 
 #: Longest dictionary word tried (CC-CEDICT's medical compounds rarely exceed this).
 MAX_WORD = 8
@@ -120,7 +120,7 @@ def gloss(text: str) -> str:
 class GlossedIndex:
     """The English finding index searched with the gloss of each query; same interface as `FindingIndex`."""
 
-    def __init__(self, english: FindingIndex):
+    def __init__(self, english: PhraseIndex):
         self.english = english
         self.encoder = english.encoder
 
