@@ -55,3 +55,16 @@ def test_lay_words_reach_clinical_labels_minilm_misses(pack_builder):
     rewritten = [kn.finding_ids[h[0].finding] for h in RewritingIndex(index).search(list(queries), k=1)]
     assert rewritten == list(queries.values())
     assert plain != rewritten  # MiniLM alone misses at least one of them
+
+
+def test_patients_everyday_complaints(pack_builder):
+    names = ("Nausea", "Vomiting", "Dysuria", "Syncope", "Lymphadenopathy", "Fever")
+    kn = Knowledge([pack_builder([("D:1", f"T:{f}", 0.5) for f in names])], DiagnosisParams())
+    reader = RewritingIndex(FindingIndex.build(kn, MiniLMEncoder()))
+    said = {
+        "burning when I pee": "T:Dysuria",
+        "I blacked out twice": "T:Syncope",
+        "I keep throwing up": "T:Vomiting",
+        "my swollen glands": "T:Lymphadenopathy",
+    }
+    assert [kn.finding_ids[h[0].finding] for h in reader.search(list(said), k=1)] == list(said.values())
