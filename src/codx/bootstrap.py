@@ -76,8 +76,7 @@ def english_encoder(settings: Settings, progress: Progress | None = None) -> Tex
 def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None = None) -> FindingExtractor:
     """The hybrid reader of one pack set: exact matchers per language, and (with `semantic_matching`) the
     English index (lay words also searched in clinical words; Chinese glossed into English words and read by
-    it) and the multilingual index over the
-    lay-labelled findings, built now so no patient waits later."""
+    it) and the multilingual index over the lay-labelled findings, built now so no patient waits later."""
     matchers: dict[str, FindingMatcher] = {}
     indexes: dict[str, PhraseIndex] = {}
     lock = threading.Lock()

@@ -178,7 +178,8 @@ class Knowledge:
         fr = np.concatenate(freqs).astype(np.float32)
         ab = np.concatenate(absent).astype(np.float32)
         ng = np.concatenate(neg)
-        n_own = len(d)  # the disease's own annotations; borrowed ones follow
+        own = ~ng  # the diseases' own positive annotations (borrowed ones are appended below)
+        self._build_coverage(d[own], f[own], fr[own])
         if p.related_weight > 0:
             bd, bf, bfr = self._related_annotations(d, f, fr, ng)
             d, f = np.concatenate([d, bd]), np.concatenate([f, bf])
@@ -187,7 +188,6 @@ class Knowledge:
             ng = np.concatenate([ng, np.zeros(len(bd), dtype=bool)])
 
         self.log_size = np.log1p(np.bincount(d[~ng], minlength=self.n_diseases).astype(np.float64))
-        self._build_coverage(d[:n_own][~ng[:n_own]], f[:n_own][~ng[:n_own]], fr[:n_own][~ng[:n_own]])
         # true path: push every positive annotation to all ancestors, keep the max per (disease, term)
         pos = ~ng
         rows, cols, vals = _propagate(d[pos], f[pos], fr[pos], self.ancestors)

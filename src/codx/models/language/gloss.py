@@ -16,6 +16,7 @@ from importlib import resources
 
 from codx.errors import EncoderError
 from codx.models.language.retrieval import Hit, PhraseIndex
+from codx.models.language.word_tables import word_pairs
 
 #: Longest dictionary word tried (CC-CEDICT's medical compounds rarely exceed this).
 MAX_WORD = 8
@@ -62,14 +63,7 @@ def _cedict() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _glossary() -> dict[str, str]:
-    text = resources.files("codx.models.language").joinpath("data/zh_medical_glossary.tsv").read_text("utf-8")
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        zh, _, en = line.partition("\t")
-        out[zh.strip()] = en.strip()
-    return out
+    return word_pairs("zh_medical_glossary.tsv")
 
 
 def load_dictionaries() -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 
 from codx.models.language.retrieval import Hit, PhraseIndex
+from codx.models.language.word_tables import word_pairs
 
 #: Rewrites are applied twice, so "decreased size of head" -> "small head" -> "microcephaly".
 PASSES = 2
@@ -21,13 +21,7 @@ PASSES = 2
 
 @lru_cache(maxsize=1)
 def _lexicon() -> tuple[re.Pattern[str], dict[str, str]]:
-    text = resources.files("codx.models.language").joinpath("data/en_lay_medical.tsv").read_text("utf-8")
-    table: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        lay, _, clinical = line.partition("\t")
-        table[lay.strip().lower()] = clinical.strip()
+    table = {lay.lower(): clinical for lay, clinical in word_pairs("en_lay_medical.tsv").items()}
     longest_first = sorted(table, key=len, reverse=True)
     pattern = re.compile(r"\b(" + "|".join(re.escape(p) for p in longest_first) + r")\b", re.IGNORECASE)
     return pattern, table
