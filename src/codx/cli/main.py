@@ -454,11 +454,12 @@ def bench_understanding(
         trained = load_trained_encoder(settings.data_dir)
         if trained is not None:
             encoders["trained"] = trained
+        summary["lay_heldout_en"] = []
         for tag, encoder in encoders.items():
             for rewrite in (False, True):  # as written, and as the app reads (clinical rewrite)
                 name = "-".join(t for t in (tag, "rewrite" if rewrite else "") if t)
                 s, c = run_lay_heldout(kn, encoder, cache, progress=update, rewrite=rewrite)
-                summary["lay_heldout_en" + (f"_{name.replace('-', '_')}" if name else "")] = s
+                summary["lay_heldout_en"].append({"reader": name or "as written", **s})
                 cases += [{**x, "id": f"{name}-{x['id']}"} if name else x for x in c]
         if translations:
             e5 = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress=update), cache, progress=update)
@@ -487,10 +488,10 @@ def bench_understanding(
             cases += c
     write_report(out, summary, cases)
     rows = [
-        (f"{key.replace('lay_heldout_en', 'lay held-out (en)').replace('_', ' ')} {k}", v)
-        for key, part in summary.items()
-        if key.startswith("lay_heldout_en")
-        for k, v in part.items()
+        (f"lay held-out (en, {s['reader']}) {k}", v)
+        for s in summary["lay_heldout_en"]
+        for k, v in s.items()
+        if k != "reader"
     ]
     for s in summary.get("translations", []):
         rows += [(f"{s['file']} ({s['reader']}) {k}", v) for k, v in s.items() if k not in ("file", "reader")]
