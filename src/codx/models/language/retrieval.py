@@ -18,6 +18,7 @@ import numpy as np
 
 from codx.errors import EncoderError
 from codx.models.diagnosis.knowledge import Knowledge
+from codx.models.language.directions import PENALTY, conflicts, directions
 from codx.models.language.encoder import TextEncoder
 from codx.models.language.matcher import phrase_key
 from codx.progress import Progress
@@ -26,7 +27,7 @@ from codx.progress import Progress
 @dataclass(frozen=True)
 class Hit:
     finding: int  # index in Knowledge.findings
-    score: float  # cosine similarity of the best phrase of that finding
+    score: float  # cosine similarity of the best phrase of that finding, less any direction penalty
     phrase: str
 
 
@@ -99,24 +100,23 @@ class FindingIndex:
         return cls(kn, encoder, phrases, owners, vectors)
 
     def search(self, queries: list[str], k: int = 5, pool: int = 50) -> list[list[Hit]]:
-        """Best k findings per query (one hit per finding, its best phrase)."""
+        """Best k findings per query (one hit per finding, its best phrase). A phrase pointing the other way
+        than the query ("narrow" for "wide") loses `directions.PENALTY` per axis before findings are ranked."""
         if not queries:
             return []
         q = self.encoder.encode(queries, kind="query")
         scores, ids = self.index.search(np.ascontiguousarray(q, dtype=np.float32), min(pool, len(self.phrases)))
         out: list[list[Hit]] = []
-        for row_s, row_i in zip(scores, ids, strict=True):
-            hits: list[Hit] = []
-            seen: set[int] = set()
+        for query, row_s, row_i in zip(queries, scores, ids, strict=True):
+            wanted = directions(query)
+            best: dict[int, Hit] = {}
             for s, i in zip(row_s, row_i, strict=True):
                 if i < 0:
                     continue
+                phrase = self.phrases[i]
+                score = float(s) - (PENALTY * conflicts(wanted, directions(phrase)) if wanted else 0.0)
                 j = int(self.owners[i])
-                if j in seen:
-                    continue
-                seen.add(j)
-                hits.append(Hit(j, float(s), self.phrases[i]))
-                if len(hits) == k:
-                    break
-            out.append(hits)
+                if j not in best or score > best[j].score:
+                    best[j] = Hit(j, score, phrase)
+            out.append(sorted(best.values(), key=lambda h: -h.score)[:k])
         return out
