@@ -31,6 +31,17 @@ def test_gloss_uses_the_glossary_then_cc_cedict():
     assert gloss("") == ""
 
 
+def test_latin_letters_stay_and_explanations_give_way_to_short_senses():
+    from codx.models.language.gloss import _first_meaning
+
+    assert gloss("T细胞") == "T cell"  # CC-CEDICT's "T" (slang) is never used for Latin letters
+    assert _first_meaning(["second of the ten Heavenly Stems 十天干[shi2 tian1 gan1]", "second in order"]) == (
+        "second in order"
+    )
+    assert _first_meaning(["phenylalanine, an essential amino acid"]) == "phenylalanine"
+    assert _first_meaning(["Qingyuan county in Changzhi 長治|长治[Chang2 zhi4]"]) == "Qingyuan county in Changzhi"
+
+
 @pytest.fixture(scope="module")
 def reader(tmp_path_factory) -> FindingExtractor:
     pack = clinic_pack()

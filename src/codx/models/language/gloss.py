@@ -20,6 +20,8 @@ from codx.models.language.word_tables import word_pairs
 
 #: Longest dictionary word tried (CC-CEDICT's medical compounds rarely exceed this).
 MAX_WORD = 8
+#: Senses longer than this many words are explanations, not translations.
+MAX_SENSE_WORDS = 4
 _RUN = re.compile(r"[\u3400-\u9fff]+|[A-Za-z0-9\u0370-\u03ff]+(?:[-.][A-Za-z0-9\u0370-\u03ff]+)*")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 #: CC-CEDICT senses that are cross-references or names, not meanings.
@@ -33,9 +35,17 @@ def has_han(text: str) -> bool:
 
 
 def _first_meaning(senses: list[str]) -> str:
-    """The first sense, shortened to its head words: "phenylalanine, an essential amino acid" -> "phenylalanine"."""
-    text = re.sub(r"\([^)]*\)", "", senses[0]).split(",")[0].split(";")[0].strip()
-    return re.sub(r"^(to|a|an|the) ", "", text).strip(" ,;")
+    """The first short sense, cut to its head words: "phenylalanine, an essential amino acid" ->
+    "phenylalanine"; a long first sense ("second of the ten Heavenly Stems 十天干[...]", "prefix used before
+    the surname of a person ...") gives way to a later short one ("second", "old"), else the shortest."""
+    heads = []
+    for sense in senses:
+        text = re.sub(r"\([^)]*\)|\[[^\]]*\]|[\u3400-\u9fff|]+|^lit\. ", "", sense).split(",")[0].split(";")[0]
+        text = re.sub(r"^(to|a|an|the) ", "", text.strip()).strip(" ,;.")
+        if text:
+            heads.append(text)
+    short = [h for h in heads if len(h.split()) <= MAX_SENSE_WORDS]
+    return short[0] if short else min(heads, key=len, default="")
 
 
 @lru_cache(maxsize=1)
@@ -110,8 +120,8 @@ def gloss(text: str) -> str:
     out = []
     for word in segment(text):
         meaning = glossary.get(word)
-        if meaning is None:
-            meaning = cedict.get(word, "" if has_han(word) else word)
+        if meaning is None:  # Latin letters stay as written: CC-CEDICT's "T" is slang, not a T cell
+            meaning = cedict.get(word, "") if has_han(word) else word
         if meaning:
             out.append(meaning)
     return " ".join(out)
