@@ -13,9 +13,19 @@ def test_rewrite_replaces_whole_phrases_longest_first_and_twice():
     assert clinical_rewrite("Outermost bone of the big toe") == "distal phalanx of the hallux"
     assert clinical_rewrite("Decreased size of head") == "microcephaly"  # -> "small head" -> microcephaly
     assert clinical_rewrite("Low blood sugar") == "hypoglycemia"  # not "decreased circulating sugar"
-    assert clinical_rewrite("kidneys") == "renal" and clinical_rewrite("kidneyshaped") == "kidneyshaped"
+    assert clinical_rewrite("kidneyshaped") == "kidneyshaped"
     assert clinical_rewrite("nothing to change") == "nothing to change"
     assert clinical_rewrite("") == ""
+
+
+def test_organ_nouns_become_adjectives_only_before_another_word():
+    assert clinical_rewrite("kidney cysts") == "renal cysts"
+    assert clinical_rewrite("cysts in the kidneys") == "cysts in the kidneys"  # a head noun stays a noun
+    assert clinical_rewrite("Small heart") == "Small heart"
+    assert clinical_rewrite("heart of the matter") == "heart of the matter"
+    assert clinical_rewrite("belly pain") == "abdominal pain" and clinical_rewrite("pain in the belly") == (
+        "pain in the abdomen"  # the unmarked entry for the noun
+    )
 
 
 class Scripted:

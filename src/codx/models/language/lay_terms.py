@@ -10,6 +10,7 @@ standard medical terminology), once more rewritten; each finding keeps its bette
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from codx.models.language.retrieval import Hit, PhraseIndex
@@ -19,19 +20,46 @@ from codx.models.language.word_tables import word_pairs
 PASSES = 2
 
 
+#: A lay phrase written "heart +" is rewritten only before another word: "heart defect" -> "cardiac defect",
+#: while "fluid around heart" keeps its noun (or takes the entry written without the mark: "belly" ->
+#: "abdomen"); an adjective there reads as nonsense to the encoder.
+MODIFIER_MARK = " +"
+_HEAD_OF = re.compile(r"\s+(?!(?:of|in|on|at|and|or|with|to|from|near|around|that|which)\b)[a-z]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    pattern: re.Pattern[str]
+    plain: dict[str, str]
+    modifier: dict[str, str]
+
+    def replace(self, m: re.Match[str]) -> str:
+        lay = m.group(0).lower()
+        if lay in self.modifier and _HEAD_OF.match(m.string, m.end()):
+            return self.modifier[lay]
+        return self.plain.get(lay, m.group(0))
+
+
 @lru_cache(maxsize=1)
-def _lexicon() -> tuple[re.Pattern[str], dict[str, str]]:
-    table = {lay.lower(): clinical for lay, clinical in word_pairs("en_lay_medical.tsv").items()}
-    longest_first = sorted(table, key=len, reverse=True)
+def _lexicon() -> _Lexicon:
+    plain: dict[str, str] = {}
+    modifier: dict[str, str] = {}
+    for lay, clinical in word_pairs("en_lay_medical.tsv").items():
+        key = lay.lower()
+        if key.endswith(MODIFIER_MARK):
+            modifier[key.removesuffix(MODIFIER_MARK)] = clinical
+        else:
+            plain[key] = clinical
+    longest_first = sorted({*plain, *modifier}, key=len, reverse=True)
     pattern = re.compile(r"\b(" + "|".join(re.escape(p) for p in longest_first) + r")\b", re.IGNORECASE)
-    return pattern, table
+    return _Lexicon(pattern, plain, modifier)
 
 
 def clinical_rewrite(text: str) -> str:
     """`text` with every lay phrase of the lexicon replaced by its clinical words (unchanged if none)."""
-    pattern, table = _lexicon()
+    lexicon = _lexicon()
     for _ in range(PASSES):
-        text = pattern.sub(lambda m: table[m.group(0).lower()], text)
+        text = lexicon.pattern.sub(lexicon.replace, text)
     return text
 
 
