@@ -174,3 +174,9 @@ def smollm(smollm_data_dir):
     from codx.models.lm.generate import LocalLM
 
     return LocalLM.load(smollm_data_dir / "models" / "lm" / "smollm2-135m-instruct")
+
+
+@pytest.fixture(autouse=True)
+def _no_background_encoder_training(monkeypatch):
+    """`codx ui` started by a test (in-process or as a server) never trains the encoder in the background."""
+    monkeypatch.setenv("CODX_TRAIN_ENCODER", "false")

@@ -17,13 +17,13 @@ from codx.errors import EncoderError, LanguageModelError, ModelNotTrainedError
 from codx.models.diagnosis.inquiry import StopRule
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.diagnosis.model import DiagnosisModel
-from codx.models.language.encoder import MINILM_NAME, MiniLMEncoder, TextEncoder, ensure_e5
+from codx.models.language.encoder import MANIFEST, MINILM_NAME, MiniLMEncoder, TextEncoder, ensure_e5
 from codx.models.language.extract import FindingExtractor
 from codx.models.language.gloss import GlossedIndex, load_dictionaries
 from codx.models.language.lay_terms import RewritingIndex
 from codx.models.language.matcher import FindingMatcher
 from codx.models.language.retrieval import FindingIndex, PhraseIndex
-from codx.models.language.trained import load_trained_encoder
+from codx.models.language.trained import load_trained_encoder, trained_dir
 from codx.models.packs.registry import get_pack, pack_weights
 from codx.progress import Progress
 from codx.settings import Settings
@@ -98,10 +98,20 @@ def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None 
     return FindingExtractor(kn, matcher_for, lambda language: indexes.get(language) or indexes.get("*"))
 
 
+def _trained_encoder_stamp(settings: Settings) -> int | None:
+    """When the trained encoder's manifest was written (None: none, or semantic reading off); one stat call."""
+    if not settings.semantic_matching:
+        return None
+    try:
+        return (trained_dir(settings.data_dir) / MANIFEST).stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def make_consult_context(settings: Settings, progress: Progress | None = None) -> ConsultContext:
     """Models, extractors and tools for consultations, each built once per process and shared by threads."""
     models: dict[tuple[str, ...], DiagnosisModel] = {}
-    extractors: dict[tuple[str, ...], FindingExtractor] = {}
+    extractors: dict[tuple[tuple[str, ...], int | None], FindingExtractor] = {}
     lock = threading.Lock()
 
     def model_for(packs: tuple[str, ...]) -> DiagnosisModel:
@@ -111,11 +121,16 @@ def make_consult_context(settings: Settings, progress: Progress | None = None) -
             return models[packs]
 
     def extractor_for(packs: tuple[str, ...]) -> FindingExtractor:
+        """The reader of `packs`, rebuilt once when a trained English encoder is saved (by the background job
+        of `encoder_job`, which also built its index: the switch is a file read between two messages)."""
         model = model_for(packs)
+        key = (packs, _trained_encoder_stamp(settings))
         with lock:
-            if packs not in extractors:
-                extractors[packs] = make_extractor(settings, model.knowledge, progress)
-            return extractors[packs]
+            if key not in extractors:
+                for old in [k for k in extractors if k[0] == packs]:
+                    del extractors[old]
+                extractors[key] = make_extractor(settings, model.knowledge, progress)
+            return extractors[key]
 
     default = tuple(settings.packs)
     tool_ctx = ToolContext.for_data_dir(settings.data_dir, model_for(default))

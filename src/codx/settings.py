@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         description="Also read words by meaning (embedding indexes; built once, minutes, cached in data_dir). "
         "Off: exact phrases only.",
     )
+    train_encoder: bool = Field(
+        True,
+        description="`codx ui` trains codx's English encoder in the background when none is saved (about half "
+        "an hour on one thread, once); consultations switch to it when it is ready.",
+    )
     llm: str | None = Field(
         None,
         description="The language model the agent talks through: a codx language model name (e.g. "

@@ -100,7 +100,9 @@ class FindingExtractor:
 
     `matcher_for(language)` and `index_for(language)` are supplied by the caller, who caches them (the
     multilingual index takes minutes to build the first time); `index_for` may return None (exact only).
-    An embedding hit counts when its cosine reaches `min_score[encoder name]` (else `DEFAULT_MIN_SCORE`)."""
+    An embedding hit counts when its cosine reaches `min_score[encoder name]`, else the threshold a trained
+    encoder's card suggests (as many right lay readings as MiniLM at its own, fewer wrong), else
+    `min_score[base name]` or `DEFAULT_MIN_SCORE`."""
 
     def __init__(
         self,
@@ -144,7 +146,8 @@ class FindingExtractor:
         if not todo:
             return []
         name = index.encoder.name
-        threshold = self.min_score.get(name, self.min_score.get(base_name(name), DEFAULT_MIN_SCORE))
+        threshold = self.min_score.get(name) or getattr(index.encoder, "suggested_min_score", None)
+        threshold = threshold or self.min_score.get(base_name(name), DEFAULT_MIN_SCORE)
         found: list[Mention] = []
         for (s, e), hits in zip(todo, index.search([body[s:e] for s, e in todo], k=5), strict=True):
             hit = _accepted(hits, body[s:e], language, threshold)

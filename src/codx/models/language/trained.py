@@ -86,6 +86,8 @@ class TrainedEncoder(_TransformerEncoder):
                 f"the trained encoder in {path} is unreadable ({e.__class__.__name__}: {e}); {TRAIN_HINT}"
             ) from e
         self.manifest = manifest
+        suggested = (manifest.get("metrics") or {}).get("suggested_min_score")
+        self.suggested_min_score: float | None = float(suggested) if suggested is not None else None
         name = f"{TRAINED_NAME}@{manifest['fingerprint'][:8]}"
         super().__init__(model, tokenizer, name=name, max_length=max_length, prefixes={})
 

@@ -1,0 +1,91 @@
+"""codx's English encoder, trained in the background on the app's first start.
+
+Why: the trained encoder reads held-out lay words and glossed Chinese far better than off-the-shelf MiniLM
+(README), but training takes about half an hour on one thread, too long to keep a first-time user from the
+app. `codx ui` therefore starts this module as a detached, low-priority process when no trained encoder
+exists; consultations read with MiniLM meanwhile, and `bootstrap.make_consult_context` switches to the
+trained encoder for the next message once it is saved, with its finding index already built here.
+One job per data directory (a lock file holds its pid); its output goes to `logs/encoder-training.log`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from codx.models.language.encoder import MANIFEST
+from codx.models.language.trained import trained_dir
+from codx.settings import Settings
+
+LOCK_NAME = ".codx-minilm-en.training"
+LOG_NAME = "encoder-training.log"
+
+
+def lock_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "encoders" / LOCK_NAME
+
+
+def log_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "logs" / LOG_NAME
+
+
+def running_pid(data_dir: Path) -> int | None:
+    """The pid of this data directory's training job while it runs (a stale lock is ignored)."""
+    try:
+        pid = int(lock_path(data_dir).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def needed(settings: Settings) -> bool:
+    """Semantic reading is on, background training allowed, and no trained encoder saved yet."""
+    saved = (trained_dir(settings.data_dir) / MANIFEST).exists()
+    return settings.semantic_matching and settings.train_encoder and not saved
+
+
+def start_if_needed(settings: Settings) -> int | None:
+    """Start the detached training job unless it is not needed or already running; its pid, else None."""
+    if not needed(settings) or running_pid(settings.data_dir) is not None:
+        return None
+    out = log_path(settings.data_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock_path(settings.data_dir).parent.mkdir(parents=True, exist_ok=True)
+    with out.open("ab") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "codx.encoder_job"],
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives the app's Ctrl-C; one job per data directory (the lock)
+            env={**os.environ, "CODX_DATA_DIR": str(settings.data_dir)},
+        )
+    lock_path(settings.data_dir).write_text(str(proc.pid))
+    return proc.pid
+
+
+def main() -> None:
+    """`codx train encoder` with the recipe's defaults at low priority, then the finding index of the default
+    packs with the new encoder, so the app's switch costs a file read."""
+    from codx.bootstrap import english_encoder, ensure_model
+    from codx.cli.main import cli
+    from codx.models.language.retrieval import FindingIndex
+
+    settings = Settings()
+    os.nice(10)
+    lock = lock_path(settings.data_dir)
+    try:
+        cli.main(["train", "encoder"], standalone_mode=False)
+        kn = ensure_model(settings, list(settings.packs)).knowledge
+        FindingIndex.build(kn, english_encoder(settings), settings.data_dir / "indexes")
+        print("encoder trained; the app reads with it from its next message", flush=True)
+    finally:
+        if lock.exists() and lock.read_text().strip() == str(os.getpid()):
+            lock.unlink()
+
+
+if __name__ == "__main__":
+    main()
