@@ -437,7 +437,7 @@ def bench_understanding(
         run_vignette_extraction,
         translation_language,
     )
-    from codx.bootstrap import english_encoder, make_extractor
+    from codx.bootstrap import make_extractor
     from codx.models.language.encoder import MiniLMEncoder, ensure_e5
     from codx.models.language.gloss import GlossedIndex
     from codx.models.language.lay_terms import RewritingIndex
@@ -463,13 +463,15 @@ def bench_understanding(
                 cases += [{**x, "id": f"{name}-{x['id']}"} if name else x for x in c]
         if translations:
             e5 = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress=update), cache, progress=update)
-            english = FindingIndex.build(kn, english_encoder(settings), cache, progress=update)
-            glossed = GlossedIndex(RewritingIndex(english))
+            glossed = [  # the app reads Chinese through the gloss (trained encoder once saved); e5 for comparison
+                GlossedIndex(RewritingIndex(FindingIndex.build(kn, encoder, cache, progress=update)))
+                for encoder in encoders.values()
+            ]
             summary["translations"] = []
             for path in translations:
                 readers: list[tuple[str, PhraseIndex]] = [("e5", e5)]
-                if translation_language(path) == "zh":  # the app reads Chinese through the gloss; e5 for comparison
-                    readers.append((f"gloss+{glossed.encoder.name}", glossed))
+                if translation_language(path) == "zh":
+                    readers += [(f"gloss+{g.encoder.name}", g) for g in glossed]
                 for reader, index in readers:
                     s, c = run_translations(kn, index, path, limit, progress=update, reader=reader)
                     summary["translations"].append(s)
