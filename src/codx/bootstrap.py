@@ -11,6 +11,7 @@ import threading
 
 from langchain_core.language_models import BaseChatModel
 
+from codx import encoder_job
 from codx.agent.chat_models import make_chat_model
 from codx.agent.context import ConsultContext
 from codx.errors import EncoderError, LanguageModelError, ModelNotTrainedError
@@ -138,6 +139,15 @@ def make_consult_context(settings: Settings, progress: Progress | None = None) -
     for problem in loaded.problems:
         log.warning("tool plug-in skipped: %s", problem)
     extractor_for(default)  # build before the first message arrives
+    pid = encoder_job.start_if_needed(settings)  # after the packs and models above: the job reuses them
+    if pid is not None:
+        log.warning(
+            "training codx's English encoder in the background (pid %d, about half an hour, once; log: %s); "
+            "consultations read with %s until it is saved",
+            pid,
+            encoder_job.log_path(settings.data_dir),
+            MINILM_NAME,
+        )
     return ConsultContext(
         model_for=model_for,
         extractor_for=extractor_for,

@@ -2,9 +2,10 @@
 
 Why: the trained encoder reads held-out lay words and glossed Chinese far better than off-the-shelf MiniLM
 (README), but training takes about half an hour on one thread, too long to keep a first-time user from the
-app. `codx ui` therefore starts this module as a detached, low-priority process when no trained encoder
-exists; consultations read with MiniLM meanwhile, and `bootstrap.make_consult_context` switches to the
-trained encoder for the next message once it is saved, with its finding index already built here.
+app. `bootstrap.make_consult_context` (the app's and `codx chat`'s engine) therefore starts this module as a
+detached, low-priority process when no trained encoder exists, once the packs and the diagnosis model it
+reuses are built; consultations read with MiniLM meanwhile and switch to the trained encoder at the next
+message once it is saved, with its finding index already built here.
 One job per data directory (a lock file holds its pid); its output goes to `logs/encoder-training.log`.
 """
 

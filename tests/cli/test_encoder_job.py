@@ -7,11 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from support.clinic import save_clinic
 
 from codx import bootstrap, encoder_job
-from codx.cli.main import cli
 from codx.models.language.encoder import MANIFEST
 from codx.models.language.trained import trained_dir
 from codx.settings import Settings
@@ -60,14 +58,18 @@ def test_one_job_per_data_directory_and_a_stale_lock_is_ignored(tmp_path, fake_p
     assert encoder_job.start_if_needed(settings) == os.getpid() and len(fake_popen.started) == 2
 
 
-def test_codx_ui_starts_the_job_and_says_so(tmp_path, monkeypatch, fake_popen):
-    monkeypatch.setattr(os, "execv", lambda path, cmd: None)
-    env = {"CODX_DATA_DIR": str(tmp_path), "CODX_TRAIN_ENCODER": "true"}
-    result = CliRunner().invoke(cli, ["ui"], env=env)
-    assert result.exit_code == 0, result.output
-    assert "training codx's English encoder in the background" in result.output and len(fake_popen.started) == 1
-    again = CliRunner().invoke(cli, ["ui"], env={**env, "CODX_TRAIN_ENCODER": "false"})
-    assert "background" not in again.output
+def test_the_consultation_engine_starts_the_job_once_its_packs_are_built(tmp_path, monkeypatch, fake_popen, caplog):
+    data = save_clinic(tmp_path / "data")
+    monkeypatch.setattr(bootstrap, "make_extractor", lambda *a: object())  # no real indexes needed here
+    settings = Settings(data_dir=data, packs=["clinic"], semantic_matching=True, train_encoder=True)
+    with caplog.at_level("WARNING", logger="codx.bootstrap"):
+        bootstrap.make_consult_context(settings)
+    assert len(fake_popen.started) == 1 and "training codx's English encoder in the background" in caplog.text
+    encoder_job.lock_path(data).unlink()  # as if that job had ended without saving an encoder
+    bootstrap.make_consult_context(settings.model_copy(update={"train_encoder": False}))
+    assert len(fake_popen.started) == 1
+    bootstrap.make_consult_context(settings)
+    assert len(fake_popen.started) == 2  # tried again
 
 
 def test_consultations_switch_to_the_encoder_once_it_is_saved(tmp_path, monkeypatch):

@@ -581,18 +581,9 @@ def ui(ctx: click.Context) -> None:
     import importlib.util
     import os
 
-    from codx import encoder_job
-
     spec = importlib.util.find_spec("codx.ui.app")  # located, not imported: the app runs in Streamlit's process
     if spec is None or spec.origin is None:
         raise CodxError("the app module codx.ui.app is missing; reinstall codx (make setup)")
-    settings: Settings = ctx.obj
-    pid = encoder_job.start_if_needed(settings)
-    if pid is not None:
-        click.echo(
-            f"training codx's English encoder in the background (pid {pid}, about half an hour, once; log: "
-            f"{encoder_job.log_path(settings.data_dir)}); consultations use MiniLM until it is ready"
-        )
     cmd = [sys.executable, "-m", "streamlit", "run", spec.origin, "--browser.gatherUsageStats", "false", *ctx.args]
     sys.stdout.flush()
     os.execv(sys.executable, cmd)  # become the server: signals (Ctrl-C, a supervisor's TERM) reach it directly
