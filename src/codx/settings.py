@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     )
     train_encoder: bool = Field(
         True,
-        description="`codx ui` trains codx's English encoder in the background when none is saved (about half "
-        "an hour on one thread, once); consultations switch to it when it is ready.",
+        description="The consultation engine (app, `codx chat`) trains codx's English encoder in the background "
+        "when none is saved (about an hour on one thread, once); consultations switch to it when it is ready.",
     )
     llm: str | None = Field(
         None,
