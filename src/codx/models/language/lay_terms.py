@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from codx.models.language.retrieval import Hit, PhraseIndex
+from codx.models.language.retrieval import Hit, PhraseIndex, best_per_finding
 from codx.models.language.word_tables import word_pairs
 
 #: Rewrites are applied twice, so "decreased size of head" -> "small head" -> "microcephaly".
@@ -78,9 +78,5 @@ class RewritingIndex:
             return results
         again = self.english.search([r for _, r in changed], k=k, pool=pool)
         for (i, _), hits in zip(changed, again, strict=True):
-            best: dict[int, Hit] = {}
-            for h in [*results[i], *hits]:
-                if h.finding not in best or h.score > best[h.finding].score:
-                    best[h.finding] = h
-            results[i] = sorted(best.values(), key=lambda h: -h.score)[:k]
+            results[i] = best_per_finding([*results[i], *hits], k)
         return results

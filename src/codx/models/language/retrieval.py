@@ -31,6 +31,15 @@ class Hit:
     phrase: str
 
 
+def best_per_finding(hits: list[Hit], k: int) -> list[Hit]:
+    """The k best findings, each with its best-scoring hit (earlier hits win ties)."""
+    best: dict[int, Hit] = {}
+    for h in hits:
+        if h.finding not in best or h.score > best[h.finding].score:
+            best[h.finding] = h
+    return sorted(best.values(), key=lambda h: -h.score)[:k]
+
+
 class PhraseIndex(Protocol):
     """What the reader needs of an index: `FindingIndex`, or an adapter such as `gloss.GlossedIndex`."""
 
@@ -109,14 +118,12 @@ class FindingIndex:
         out: list[list[Hit]] = []
         for query, row_s, row_i in zip(queries, scores, ids, strict=True):
             wanted = directions(query)
-            best: dict[int, Hit] = {}
+            hits: list[Hit] = []
             for s, i in zip(row_s, row_i, strict=True):
                 if i < 0:
                     continue
                 phrase = self.phrases[i]
                 score = float(s) - (PENALTY * conflicts(wanted, directions(phrase)) if wanted else 0.0)
-                j = int(self.owners[i])
-                if j not in best or score > best[j].score:
-                    best[j] = Hit(j, score, phrase)
-            out.append(sorted(best.values(), key=lambda h: -h.score)[:k])
+                hits.append(Hit(int(self.owners[i]), score, phrase))
+            out.append(best_per_finding(hits, k))
         return out
