@@ -28,7 +28,15 @@ from codx.models.language.trained import (
 )
 from codx.models.packs.schema import Annotation, Disease, Pack, PackMeta
 from codx.settings import Settings
-from codx.training.encoder import EncoderTrainConfig, contrastive_loss, train_encoder
+from codx.training.encoder import (
+    EncoderTrainConfig,
+    _Batches,
+    _load_base,
+    _step_loss,
+    bf16_native,
+    contrastive_loss,
+    train_encoder,
+)
 from codx.training.encoder_pairs import collect_pairs, split_pairs
 from codx.training.encoder_report import suggest_threshold
 
@@ -120,6 +128,23 @@ def test_tiny_run_learns_saves_and_reloads(run):
     assert not np.allclose(v, MiniLMEncoder().encode(["my head hurts", "runny nose"]), atol=1e-4)  # it changed
     fractions = [f for _, f in run["events"]]
     assert fractions[-1] == 1.0 and any("training: step 8/8" in msg for msg, _ in run["events"])
+
+
+def test_card_says_whether_bf16_ran(run):
+    assert run["manifest"]["parameters"]["bf16_used"] == bf16_native()
+
+
+@pytest.mark.skipif(not bf16_native(), reason="this CPU has no native bfloat16 (training uses float32 there)")
+def test_bf16_steps_give_a_float32_loss_close_to_float32():
+    pairs = split_pairs([clinic_with_synonyms()], [], dev_size=2)
+    cfg = EncoderTrainConfig(batch_size=8, max_length=16)
+    model, batches = _load_base(cfg.max_length).eval(), _Batches(pairs, cfg)
+    batch = pairs.train[:8]
+    with torch.inference_mode():
+        full = _step_loss(model, batches, batch, None, cfg.scale)
+        half = _step_loss(model, batches, batch, None, cfg.scale, bf16=True)
+    assert half.dtype == torch.float32 and float(half) != float(full)  # it did run in bfloat16
+    assert abs(float(half) - float(full)) < 0.05 * float(full)
 
 
 def test_missing_folder_means_no_trained_encoder(tmp_path):

@@ -193,6 +193,7 @@ def train_diagnosis(settings: Settings, packs: tuple[str, ...], synthetic: int, 
 @click.option("--lr", default=None, type=float, help="Peak learning rate.")
 @click.option("--hard-negatives/--no-hard-negatives", default=None, help="Add an ontology neighbour's label per pair.")
 @click.option("--freeze-embeddings/--train-embeddings", default=None, help="Keep the word vectors fixed.")
+@click.option("--bf16/--fp32", default=None, help="bfloat16 matrix products where the CPU has them [default: bf16].")
 @click.option("--language", "languages", multiple=True, help="Pack label languages to pair (repeat) [default: en].")
 @click.option("--dev-size", default=None, type=int, help="Pairs held out for the model card's dev metrics.")
 @click.option("--seed", default=0, show_default=True)
@@ -205,6 +206,7 @@ def train_encoder_cmd(
     lr: float | None,
     hard_negatives: bool | None,
     freeze_embeddings: bool | None,
+    bf16: bool | None,
     languages: tuple[str, ...],
     dev_size: int | None,
     seed: int,
@@ -219,7 +221,8 @@ def train_encoder_cmd(
     from codx.training.encoder import EncoderTrainConfig, train_encoder
 
     given = {"steps": steps, "batch_size": batch_size, "lr": lr, "hard_negatives": hard_negatives}
-    given |= {"freeze_embeddings": freeze_embeddings, "dev_size": dev_size, "languages": tuple(languages) or None}
+    given |= {"freeze_embeddings": freeze_embeddings, "bf16": bf16, "dev_size": dev_size}
+    given |= {"languages": tuple(languages) or None}
     cfg = EncoderTrainConfig(seed=seed, threads=settings.threads)
     cfg = dataclasses.replace(cfg, **{k: v for k, v in given.items() if v is not None})
     loaded = [get_pack(settings.packs_dir, n) for n in packs]

@@ -79,6 +79,9 @@ class EncoderTrainConfig:
     # Word vectors stay as they are: words the pairs never use (the held-out lay words among them) keep
     # their place relative to the words that move, and each step is ~10 % cheaper.
     freeze_embeddings: bool = True
+    # Matrix products in bfloat16 (weights and optimizer stay float32) where the CPU computes it natively
+    # (AVX512-BF16 / AMX): ~1.7x faster steps on this machine; elsewhere float32 (emulated bf16 is slower).
+    bf16: bool = True
     languages: tuple[str, ...] = ("en",)
     dev_size: int = 300
     seed: int = 0
@@ -111,7 +114,7 @@ class _Embedder(torch.nn.Module):
         enc = self.tokenizer.encode_batch(texts)
         ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
         mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
-        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
         w = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * w).sum(dim=1) / w.sum(dim=1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, p=2, dim=1)
@@ -211,15 +214,24 @@ class _Batches:
 
 
 def _step_loss(
-    model: _Embedder, batches: _Batches, batch: list[Pair], negs: list[tuple[str, str]] | None, scale: float
+    model: _Embedder,
+    batches: _Batches,
+    batch: list[Pair],
+    negs: list[tuple[str, str]] | None,
+    scale: float,
+    bf16: bool = False,
 ):
-    q = model([p.phrase for p in batch])
-    pos = model([p.label for p in batch])
+    """The encoder runs in bfloat16 when `bf16`; the loss always in float32 (logits of cosine * 20 need
+    more than bfloat16's three digits)."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        q = model([p.phrase for p in batch])
+        pos = model([p.label for p in batch])
+        neg = None if negs is None else model([text for _, text in negs])
     fq = batches.codes([p.finding for p in batch])
-    if negs is None:
-        return contrastive_loss(q, pos, None, fq, None, scale)
-    neg = model([text for _, text in negs])
-    return contrastive_loss(q, pos, neg, fq, batches.codes([f for f, _ in negs]), scale)
+    if neg is None or negs is None:
+        return contrastive_loss(q.float(), pos.float(), None, fq, None, scale)
+    fneg = batches.codes([f for f, _ in negs])
+    return contrastive_loss(q.float(), pos.float(), neg.float(), fq, fneg, scale)
 
 
 def eval_loss(model: _Embedder, batches: _Batches, pairs: list[Pair], scale: float, size: int = 64) -> float:
@@ -236,6 +248,14 @@ def eval_loss(model: _Embedder, batches: _Batches, pairs: list[Pair], scale: flo
     return round(float(np.mean(losses)), 4) if losses else float("nan")
 
 
+def bf16_native() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (oneDNN's own check)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def train_loop(model: _Embedder, pairs: PairSet, cfg: EncoderTrainConfig, progress: Progress | None) -> TrainLog:
     """AdamW with linear warm-up and decay over `cfg.steps` steps of `cfg.batch_size` pairs."""
     batches = _Batches(pairs, cfg)
@@ -249,9 +269,10 @@ def train_loop(model: _Embedder, pairs: PairSet, cfg: EncoderTrainConfig, progre
     log = TrainLog()
     started = time.perf_counter()
     model.train()
+    fast = cfg.bf16 and bf16_native()
     for step in range(cfg.steps):
         batch, negs = batches.next()
-        loss = _step_loss(model, batches, batch, negs, cfg.scale)
+        loss = _step_loss(model, batches, batch, negs, cfg.scale, fast)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -373,7 +394,7 @@ def train_encoder(
                 "heldout_phrases": len(set(heldout)),
                 "excluded_heldout_pairs": pairs.excluded_heldout,
             },
-            "parameters": {**asdict(cfg), "languages": list(cfg.languages)},
+            "parameters": {**asdict(cfg), "languages": list(cfg.languages), "bf16_used": cfg.bf16 and bf16_native()},
             "metrics": {
                 "lay_heldout_before": lay_before,
                 "lay_heldout_after": lay_after,
