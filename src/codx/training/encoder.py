@@ -94,6 +94,7 @@ class EncoderTrainConfig:
 class TrainLog:
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    bf16: bool = False  # whether the steps ran in bfloat16 (asked for and native to this CPU)
 
 
 class _Embedder(torch.nn.Module):
@@ -223,17 +224,16 @@ def _step_loss(
     scale: float,
     bf16: bool = False,
 ):
-    """The encoder runs in bfloat16 when `bf16`; the loss always in float32 (logits of cosine * 20 need
-    more than bfloat16's three digits)."""
+    """The encoder runs in bfloat16 when `bf16`; its pooled rows and the loss stay float32 (logits of
+    cosine * 20 need more than bfloat16's three digits; `_Embedder._embed` pools in float32)."""
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         q = model([p.phrase for p in batch])
         pos = model([p.label for p in batch])
         neg = None if negs is None else model([text for _, text in negs])
     fq = batches.codes([p.finding for p in batch])
     if neg is None or negs is None:
-        return contrastive_loss(q.float(), pos.float(), None, fq, None, scale)
-    fneg = batches.codes([f for f, _ in negs])
-    return contrastive_loss(q.float(), pos.float(), neg.float(), fq, fneg, scale)
+        return contrastive_loss(q, pos, None, fq, None, scale)
+    return contrastive_loss(q, pos, neg, fq, batches.codes([f for f, _ in negs]), scale)
 
 
 def eval_loss(model: _Embedder, batches: _Batches, pairs: list[Pair], scale: float, size: int = 64) -> float:
@@ -268,13 +268,12 @@ def train_loop(model: _Embedder, pairs: PairSet, cfg: EncoderTrainConfig, progre
         return (step + 1) / warm if step < warm else max(0.0, (cfg.steps - step) / max(1, cfg.steps - warm))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    log = TrainLog()
+    log = TrainLog(bf16=cfg.bf16 and bf16_native())
     started = time.perf_counter()
     model.train()
-    fast = cfg.bf16 and bf16_native()
     for step in range(cfg.steps):
         batch, negs = batches.next()
-        loss = _step_loss(model, batches, batch, negs, cfg.scale, fast)
+        loss = _step_loss(model, batches, batch, negs, cfg.scale, log.bf16)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -396,7 +395,7 @@ def train_encoder(
                 "heldout_phrases": len(set(heldout)),
                 "excluded_heldout_pairs": pairs.excluded_heldout,
             },
-            "parameters": {**asdict(cfg), "languages": list(cfg.languages), "bf16_used": cfg.bf16 and bf16_native()},
+            "parameters": {**asdict(cfg), "languages": list(cfg.languages), "bf16_used": log.bf16},
             "metrics": {
                 "lay_heldout_before": lay_before,
                 "lay_heldout_after": lay_after,
