@@ -23,14 +23,14 @@ def test_segments_prefer_whole_medical_words_and_keep_latin_runs():
 
 
 def test_two_words_for_underdevelopment_read_as_aplasia_or_hypoplasia():
-    """HPO's grouping terms, as Chinese translators write them; one such word alone stays itself."""
+    """HPO's grouping terms, as Chinese translators write them; one such word alone keeps its own senses."""
     assert gloss("股骨发育不良/发育不全") == "femur aplasia/hypoplasia"
     assert gloss("外分泌汗腺缺失或发育不全") == "exocrine sweat gland aplasia/hypoplasia"
-    assert gloss("肾发育不全") == "kidney hypoplasia"
+    assert gloss("肾发育不全") == "kidney hypoplasia aplasia"  # one word, both of its senses
 
 
 def test_gloss_uses_the_glossary_then_cc_cedict():
-    assert gloss("肾发育不全") == "kidney hypoplasia"
+    assert gloss("肾发育不全") == "kidney hypoplasia aplasia"  # one word, both of its senses
     assert gloss("血清钙浓度升高") == "serum calcium concentration elevated"
     assert gloss("奶酪") == "cheese"  # an everyday word: CC-CEDICT
     assert gloss("性早熟") == "precocious puberty"
@@ -46,6 +46,8 @@ def test_latin_letters_stay_and_explanations_give_way_to_short_senses():
         "second in order"
     )
     assert _first_meaning(["phenylalanine, an essential amino acid"]) == "phenylalanine"
+    assert _first_meaning(["oxalic acid C2H2O4"]) == "oxalic acid"  # formulas go, vitamin names stay
+    assert _first_meaning(["vitamin B12"]) == "vitamin B12"
     assert _first_meaning(["Qingyuan county in Changzhi 長治|长治[Chang2 zhi4]"]) == "Qingyuan county in Changzhi"
 
 

