@@ -72,7 +72,7 @@ class EncoderTrainConfig:
 
     steps: int = 2000
     batch_size: int = 64
-    lr: float = 1e-4
+    lr: float = 2e-4
     warmup: float = 0.1  # share of steps with a linearly rising learning rate
     scale: float = 20.0  # cosine -> logit (sentence-transformers' default for this loss)
     max_length: int = 48  # tokens per phrase while training; finding phrases are short
