@@ -65,10 +65,10 @@ BASE_FILES = [
 class EncoderTrainConfig:
     """The defaults train in under an hour on one thread of a 2-core machine (a step of 64 pairs and their
     hard negatives, 192 phrases forward and back, costs ~1.05 s in bfloat16, 1.55 s beside another job;
-    float32 ~1.75 s, ~2.5 s beside another job): held-out lay synonyms top-1 0.261 -> 0.480 (1200 steps:
-    0.451, 600: 0.405, 200: 0.353; 1000 steps of 128 pairs: 0.480, so pairs seen matter, not the batch);
-    the app trains it in the background (`encoder_job`), and its reader adds the lay-to-clinical rewrite
-    on top (README)."""
+    float32 ~1.75 s, ~2.5 s beside another job): held-out lay synonyms top-1 0.261 -> 0.508 (peak rate 1e-4:
+    0.480; 1200 steps 0.451, 600: 0.405, 200: 0.353; 1000 steps of 128 pairs: 0.480, so pairs seen matter,
+    not the batch); the app trains it in the background (`encoder_job`), and its reader adds the
+    lay-to-clinical rewrite on top (README)."""
 
     steps: int = 2000
     batch_size: int = 64
