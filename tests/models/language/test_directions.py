@@ -17,6 +17,7 @@ def test_words_of_one_end_give_a_direction():
     assert directions("Narrow foot") == {("width", -1)}
     assert ("speed", 1) in directions("tachycardia") and ("speed", -1) in directions("Slow heartbeat")
     assert ("level", -1) in directions("Hypoglycemia")
+    assert conflicts(directions("Sweating profusely"), directions("Hypohidrosis")) == 1
     assert directions("Cough") == frozenset()
     assert directions("wide and narrow spots") == frozenset()  # both ends: no direction
 

@@ -29,7 +29,7 @@ AXES: dict[str, tuple[str, str]] = {
     ),
     "level": (
         "increased increase increasing high higher elevated elevation raised excess excessive hyper* "
-        "overactive overweight",
+        "overactive overweight profuse profusely copious",
         "decreased decrease decreasing reduced reduction low diminished deficient deficiency insufficient "
         "insufficiency hypo* underactive underweight lack lacking",
     ),
