@@ -142,3 +142,14 @@ def test_command_on_agentclinic_dev_cases(tmp_path):
     assert report["summary"]["n"] == 8 and len(report["cases"]) == 8
     assert all(c["predictions"] and c["urgency"] in LEVELS for c in report["cases"])
     assert "top10_covered" in report["summary"] and "table_gold_to_predicted" in report["summary"]["urgency"]
+
+
+def test_command_refuses_several_case_files(tmp_path):
+    """Only one report is written: a second --cases must not silently replace the first."""
+    cases = tmp_path / "v.jsonl"
+    cases.write_text('{"id": "a", "text": "fever and cough"}\n')
+    result = CliRunner().invoke(
+        cli, ["bench", "vignettes", "--cases", str(cases), "--cases", str(cases), "--out", str(tmp_path / "o.json")]
+    )
+    assert result.exit_code == 2 and "once per file" in result.output
+    assert not (tmp_path / "o.json").exists()

@@ -514,20 +514,31 @@ def bench_understanding(
 @bench.command("vignettes")
 @click.option(
     "--cases",
+    "case_files",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
     required=True,
-    help="JSONL of {id, text, age?, sex?, gold_diagnosis?, gold_urgency?}, or AgentClinic / MediQ files as published.",
+    help="JSONL of {id, text, age?, sex?, gold_diagnosis?, gold_urgency?}, or AgentClinic / MediQ files as "
+    "published. One file per run.",
 )
 @click.option("--pack", "packs", multiple=True, default=["common", "hpo"], show_default=True, help="Packs to consult.")
 @click.option("--limit", type=int, help="Only the first N cases.")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.pass_obj
-def bench_vignettes(settings: Settings, cases: Path, packs: tuple[str, ...], limit: int | None, out: Path) -> None:
+def bench_vignettes(
+    settings: Settings, case_files: tuple[Path, ...], packs: tuple[str, ...], limit: int | None, out: Path
+) -> None:
     """Free text -> findings -> ranking and urgency; gold diagnoses matched to pack diseases by name."""
     from codx.bench.report import print_table, write_report
     from codx.bench.vignettes import read_vignettes, run_vignettes
     from codx.bootstrap import ensure_model, make_extractor
 
+    if len(case_files) > 1:  # click would silently keep the last one
+        raise click.UsageError(
+            f"--cases was given {len(case_files)} times; the report holds one file's cases: run the command once "
+            "per file, each with its own --out"
+        )
+    cases = case_files[0]
     vignettes, counts = read_vignettes(cases)
     vignettes = vignettes[:limit] if limit else vignettes
     with progress_bar("loading model and reader") as update:
