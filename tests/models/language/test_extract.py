@@ -8,9 +8,9 @@ from support.clinic import clinic_pack
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.diagnosis.params import DiagnosisParams
 from codx.models.language.encoder import MiniLMEncoder
-from codx.models.language.extract import FindingExtractor, pieces
+from codx.models.language.extract import SHARED_WORD_MARGIN, FindingExtractor, _accepted, pieces
 from codx.models.language.matcher import FindingMatcher
-from codx.models.language.retrieval import FindingIndex
+from codx.models.language.retrieval import FindingIndex, Hit
 from codx.models.language.words import LANGUAGES
 from codx.models.packs.schema import Pack
 
@@ -89,3 +89,15 @@ def test_meaning_skips_measurements_and_reads_normal_as_absent(hybrid):
     assert hybrid.extract("38.5 degrees", "en") == []
     statuses = {m.status for m in hybrid.extract("Normal body temperature today", "en")}
     assert "present" not in statuses
+
+
+def test_a_shared_word_vouches_for_a_name_but_not_for_a_definition():
+    """Below the threshold a shared word stem lets a name through; a definition shares words with most
+    sentences on its topic, so it must reach the threshold on its own."""
+    below = 0.8 - SHARED_WORD_MARGIN / 2
+    piece = "born at 39 weeks' gestation"
+    definition = Hit(1, below, "Birth before 37 completed weeks of gestation.", definition=True)
+    assert _accepted([definition], piece, "en", 0.8) is None
+    name = Hit(2, below, "Birth at term after 39 weeks of gestation")
+    assert _accepted([definition, name], piece, "en", 0.8) is name
+    assert _accepted([Hit(1, 0.81, definition.phrase, definition=True)], piece, "en", 0.8) is not None

@@ -7,7 +7,7 @@ from codx.errors import InputFileError
 from codx.models.diagnosis.model import DiagnosisModel, ModelCard
 from codx.models.diagnosis.params import DiagnosisParams
 from codx.models.language.encoder import MiniLMEncoder
-from codx.models.language.retrieval import FindingIndex
+from codx.models.language.retrieval import FindingIndex, index_phrases
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,32 @@ def test_paraphrases_find_their_finding(kn, encoder, tmp_path):
     hits = index.search(["I feel very hot, high temperature", "my head hurts", "sneezing a lot"], k=3)
     assert [kn.finding_ids[h[0].finding] for h in hits] == ["C:fever", "C:headache", "C:sneezing"]
     assert all(h[0].score > h[1].score for h in hits)
+
+
+def test_a_described_finding_is_found_by_its_definition(encoder, tmp_path):
+    """Patients describe what they cannot name; the ontology's definition is indexed for them."""
+    definition = "Dryness of the mouth because too little saliva is made."
+
+    def knowledge(described: bool):
+        pack = clinic_pack()
+        i = pack.finding_index["C:nausea"]
+        pack.findings[i] = pack.findings[i].model_copy(
+            update={
+                "label": "Xerostomia",
+                "lay_label": None,
+                "lay_synonyms": [],
+                "definition": definition if described else None,
+            }
+        )
+        card = ModelCard(name="c", packs=[], params=DiagnosisParams(related_weight=0.0), training_data="t")
+        return DiagnosisModel([pack], card).knowledge
+
+    query = ["my mouth is dry and there is no spit"]
+    with_definition, without = knowledge(True), knowledge(False)
+    assert definition in index_phrases(with_definition)[0] and definition not in index_phrases(without)[0]
+    (hits,) = FindingIndex.build(with_definition, encoder, tmp_path).search(query, k=3)
+    assert with_definition.finding_ids[hits[0].finding] == "C:nausea"
+    assert hits[0].phrase == definition
 
 
 def test_index_is_cached_and_reused(kn, encoder, tmp_path):

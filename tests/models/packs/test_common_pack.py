@@ -47,6 +47,12 @@ def test_every_finding_can_be_asked_in_six_languages(common):
             assert f.label and not f.label.startswith("HP:")
 
 
+def test_hpo_terms_carry_their_definition(common):
+    fever = common.findings[common.finding_index["HP:0001945"]]
+    assert fever.definition and "temperature" in fever.definition
+    assert all(f.definition is None for f in common.findings if f.id.startswith("common:"))
+
+
 def test_conditions_are_told_apart(common):
     """No two conditions share (nearly) one profile: L1 distance of their frequency vectors >= 1."""
     n_d, n_f = len(common.diseases), len(common.findings)

@@ -46,6 +46,12 @@ def test_layperson_synonyms(hpo):
     assert "Eye folds" in epicanthus.lay_synonyms
 
 
+def test_definitions(hpo):
+    fever = hpo.findings[hpo.finding_index["HP:0001945"]]
+    assert fever.definition and "temperature" in fever.definition and not fever.definition.startswith('"')
+    assert sum(f.definition is not None for f in hpo.findings) > 15_000
+
+
 def test_alt_ids_and_replaced_by_map(hpo):
     assert hpo.aliases["HP:0000624"] == "HP:0000286"  # alt_id of Epicanthus
     assert hpo.resolve_finding("HP:0000624") == "HP:0000286"

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from codx.errors import InputFileError, PackError, PackNotFoundError, UnknownFindingError
+from codx.models.packs.common import BUILDER as COMMON_BUILDER
 from codx.models.packs.hpo import parse_frequency, read_obo
 from codx.models.packs.registry import REVISION, available, get_pack
 from codx.models.packs.schema import Annotation, AnnotationTable, Disease, Finding, FindingGroup, Pack, PackMeta
@@ -190,7 +191,7 @@ def test_registry_get_pack(tiny_pack, tmp_path):
 def test_a_built_in_pack_cached_by_another_builder_is_rebuilt(tmp_path):
     packs_dir = tmp_path / "packs"
     built = get_pack(packs_dir, "common")
-    assert built.meta.builder == REVISION["common"]() and built.meta.builder.startswith("2-")
+    assert built.meta.builder == REVISION["common"]() and built.meta.builder.startswith(f"{COMMON_BUILDER}-")
     doc = json.loads((packs_dir / "common" / "pack.json").read_text())
     doc["meta"]["builder"] = "1-old"  # what an older codx, or older condition files, wrote
     doc["diseases"] = doc["diseases"][:3]
@@ -369,7 +370,7 @@ id: HP:0001945
 name: Fever
 alt_id: HP:0001954
 alt_id: HP:0005174
-def: "Elevated body temperature." [https://example.org]
+def: "Elevated body temperature, \"hot\" to touch." [https://example.org]
 synonym: "Fever" EXACT layperson []
 synonym: "Hyperthermia" EXACT []
 synonym: "The \"hot\" one" RELATED layperson [ORCID:1]
@@ -400,6 +401,8 @@ def test_read_obo(tmp_path):
     assert fever.parents == ["HP:0000118", "HP:0000001"]
     assert fever.lay_synonyms == ["Fever", 'The "hot" one']
     assert fever.synonyms == ["Hyperthermia"]
+    assert fever.definition == 'Elevated body temperature, "hot" to touch.'
+    assert by_id["HP:0000001"].definition is None
     assert fever.alt_ids == ["HP:0001954", "HP:0005174"]
     assert not fever.obsolete and fever.replaced_by is None
     old = by_id["HP:0000057"]

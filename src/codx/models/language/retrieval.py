@@ -1,5 +1,5 @@
 """Words to findings by meaning: an exact (FAISS inner-product) index over the embeddings of every askable
-finding's label, synonyms and lay synonyms, built once per pack set and encoder, cached on disk.
+finding's label, synonyms, lay synonyms and definition, built once per pack set and encoder, cached on disk.
 
 Exact phrase matches (lexical) win; embedding retrieval answers what the exact matcher cannot (other
 languages, paraphrases, held-out lay words).
@@ -29,6 +29,7 @@ class Hit:
     finding: int  # index in Knowledge.findings
     score: float  # cosine similarity of the best phrase of that finding, less any direction penalty
     phrase: str
+    definition: bool = False  # the phrase is the finding's definition, not a name for it
 
 
 def best_per_finding(hits: list[Hit], k: int) -> list[Hit]:
@@ -52,7 +53,8 @@ def index_phrases(
     kn: Knowledge, exclude: set[tuple[int, str]] | None = None, lay_only: bool = False
 ) -> tuple[list[str], np.ndarray]:
     """(phrases, finding index per phrase) for every askable finding (`lay_only`: those with a lay label, the
-    words patients use); the labels a pack gives in other languages are phrases too. `exclude` drops
+    words patients use); the labels a pack gives in other languages and the finding's definition (patients
+    describe what they cannot name: held-out lay words 0.743 -> 0.770 with it) are phrases too. `exclude` drops
     (finding, phrase) pairs (the benchmark holds lay synonyms out this way)."""
     phrases: list[str] = []
     owners: list[int] = []
@@ -62,7 +64,8 @@ def index_phrases(
             continue
         seen: set[tuple[str, ...]] = set()
         lay = [f.lay_label] if f.lay_label else []
-        for p in [f.label, *(f.synonyms or []), *lay, *(f.lay_synonyms or []), *f.labels.values()]:
+        definition = [f.definition] if f.definition else []
+        for p in [f.label, *(f.synonyms or []), *lay, *(f.lay_synonyms or []), *f.labels.values(), *definition]:
             key = phrase_key(p)
             if not key or key in seen or (exclude and (j, p) in exclude):
                 continue
@@ -79,6 +82,7 @@ class FindingIndex:
         if vectors.shape != (len(phrases), encoder.dim):
             raise EncoderError(f"index vectors have shape {vectors.shape}; rebuild the index")
         self.kn, self.encoder, self.phrases, self.owners = kn, encoder, phrases, owners
+        self.definitions = np.array([p == kn.findings[o].definition for p, o in zip(phrases, owners, strict=True)])
         self.index = faiss.IndexFlatIP(encoder.dim)
         self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
@@ -124,6 +128,6 @@ class FindingIndex:
                     continue
                 phrase = self.phrases[i]
                 score = float(s) - (PENALTY * conflicts(wanted, directions(phrase)) if wanted else 0.0)
-                hits.append(Hit(int(self.owners[i]), score, phrase))
+                hits.append(Hit(int(self.owners[i]), score, phrase, bool(self.definitions[i])))
             out.append(best_per_finding(hits, k))
         return out

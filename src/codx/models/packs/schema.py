@@ -82,6 +82,9 @@ class Finding(_Strict):
     synonyms: list[str] = []
     lay_synonyms: list[str] = []
     labels: dict[str, str] = Field({}, description="Label per language code.")
+    definition: str | None = Field(
+        None, description="The ontology's definition: patients often describe a finding rather than name it."
+    )
     parents: list[str] = Field([], description="is-a parents (ids in this pack).")
     askable: bool = True
     group: str | None = Field(None, description="Id of the FindingGroup this value belongs to.")
