@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from codx.errors import CodxError
+from codx.errors import CodxError, EncoderError
 from codx.settings import Settings
 
 console = Console(stderr=True)
@@ -314,6 +314,30 @@ def bench() -> None:
     """Benchmarks: print a table and write JSON with per-case predictions."""
 
 
+def _ensure_trained_encoder(settings: Settings) -> None:
+    """Benchmarks of reading measure the reader the app settles on, codx's trained encoder: when the app's
+    background job has not saved one yet, it is trained here first, with the same defaults
+    (CODX_TRAIN_ENCODER=false skips this and measures off-the-shelf MiniLM)."""
+    from codx import encoder_job
+
+    if not encoder_job.needed(settings):
+        return
+    pid = encoder_job.running_pid(settings.data_dir)
+    if pid is not None:
+        raise EncoderError(
+            f"codx's encoder is being trained in the background (pid {pid}, log "
+            f"{encoder_job.log_path(settings.data_dir)}); run the benchmark once it has finished, or with "
+            "CODX_TRAIN_ENCODER=false to measure off-the-shelf MiniLM"
+        )
+    click.echo(
+        "No trained encoder yet: training it first, as the app does on its first start (`codx train encoder`; "
+        "about an hour on one thread with bfloat16, two on an AVX2-only core; CODX_THREADS=2 is ~1.4x faster on "
+        "an idle machine; CODX_TRAIN_ENCODER=false skips this and measures off-the-shelf MiniLM).",
+        err=True,
+    )
+    click.get_current_context().invoke(train_encoder_cmd)
+
+
 def _hpo_model(settings: Settings):
     from codx.bootstrap import ensure_model
 
@@ -447,6 +471,7 @@ def bench_understanding(
     from codx.models.language.retrieval import FindingIndex, PhraseIndex
     from codx.models.language.trained import load_trained_encoder
 
+    _ensure_trained_encoder(settings)
     model = _hpo_model(settings)
     kn = model.knowledge
     cache = settings.data_dir / "indexes"
@@ -541,6 +566,7 @@ def bench_vignettes(
     cases = case_files[0]
     vignettes, counts = read_vignettes(cases)
     vignettes = vignettes[:limit] if limit else vignettes
+    _ensure_trained_encoder(settings)
     with progress_bar("loading model and reader") as update:
         model = ensure_model(settings, list(packs), progress=update)
         extractor = make_extractor(settings, model.knowledge, update)
