@@ -14,10 +14,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from codx.models.language.encoder import MANIFEST
 from codx.models.language.trained import trained_dir
+from codx.progress import Progress
 from codx.settings import Settings
 
 LOCK_NAME = ".codx-minilm-en.training"
@@ -33,19 +35,39 @@ def log_path(data_dir: Path) -> Path:
 
 
 def running_pid(data_dir: Path) -> int | None:
-    """The pid of this data directory's training job while it runs (a stale lock is ignored)."""
+    """The pid of this data directory's training job while it runs (a stale lock is ignored, and so is a job
+    that died and waits, a zombie, for the app that started it to reap it)."""
     try:
         pid = int(lock_path(data_dir).read_text().strip())
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    return pid
+    return None if _zombie(pid) else pid
+
+
+def _zombie(pid: int) -> bool:
+    """Linux: state Z in /proc/<pid>/stat (after the parenthesised name); elsewhere never."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
 def needed(settings: Settings) -> bool:
     """Semantic reading is on, background training allowed, and no trained encoder saved yet."""
     saved = (trained_dir(settings.data_dir) / MANIFEST).exists()
     return settings.semantic_matching and settings.train_encoder and not saved
+
+
+def wait_for_job(data_dir: Path, poll_s: float = 10.0, progress: Progress | None = None) -> None:
+    """Block while this data directory's training job runs (a benchmark that needs the encoder waits for the
+    app's job rather than training a second copy beside it)."""
+    started = time.monotonic()
+    while (pid := running_pid(data_dir)) is not None:
+        if progress is not None:
+            progress(f"pid {pid}, {int(time.monotonic() - started)} s", 0.0)
+        time.sleep(poll_s)
 
 
 def start_if_needed(settings: Settings) -> int | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -154,24 +153,3 @@ def test_command_refuses_several_case_files(tmp_path):
     )
     assert result.exit_code == 2 and "once per file" in result.output
     assert not (tmp_path / "o.json").exists()
-
-
-def test_command_waits_for_the_background_encoder_rather_than_training_a_second(tmp_path):
-    """Reading benchmarks measure the app's trained encoder; while the app's job trains it, they say so and stop
-    (a second training beside it would double the hour) instead of quietly measuring MiniLM."""
-    from codx.encoder_job import lock_path
-
-    data = tmp_path / "data"
-    lock_path(data).parent.mkdir(parents=True)
-    lock_path(data).write_text(str(os.getpid()))  # a live pid: the job "runs"
-    cases = tmp_path / "v.jsonl"
-    cases.write_text('{"id": "a", "text": "fever and cough"}\n')
-    out = tmp_path / "o.json"
-    result = CliRunner().invoke(
-        cli,
-        ["bench", "vignettes", "--cases", str(cases), "--out", str(out)],
-        env={"CODX_DATA_DIR": str(data), "CODX_TRAIN_ENCODER": "true"},
-    )
-    assert result.exit_code == 2
-    assert "being trained in the background" in result.output and "CODX_TRAIN_ENCODER=false" in result.output
-    assert not out.exists()

@@ -4,6 +4,9 @@ one runs per data directory, and that consultations switch to the encoder once i
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,18 @@ def test_consultations_switch_to_the_encoder_once_it_is_saved(tmp_path, monkeypa
     second = ctx.extractor_for(("clinic",))  # the encoder appeared: rebuilt once
     assert second is not first and len(built) == 2
     assert ctx.extractor_for(("clinic",)) is second
+
+
+def test_a_benchmark_waits_while_the_job_runs_and_not_for_a_dead_unreaped_one(tmp_path):
+    """A reading benchmark waits for the app's job instead of training a second copy; a job that ended but was
+    not yet reaped by the app that started it (a zombie) is not running, or the benchmark would wait forever."""
+    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.6)"])
+    lock = encoder_job.lock_path(tmp_path)
+    lock.parent.mkdir(parents=True)
+    lock.write_text(str(job.pid))
+    assert encoder_job.running_pid(tmp_path) == job.pid
+    started = time.monotonic()
+    encoder_job.wait_for_job(tmp_path, poll_s=0.05)
+    assert time.monotonic() - started >= 0.3
+    assert encoder_job.running_pid(tmp_path) is None  # the child is a zombie until job.wait() below
+    job.wait()

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from codx.errors import CodxError, EncoderError
+from codx.errors import CodxError
 from codx.settings import Settings
 
 console = Console(stderr=True)
@@ -315,8 +315,8 @@ def bench() -> None:
 
 
 def _ensure_trained_encoder(settings: Settings) -> None:
-    """Benchmarks of reading measure the reader the app settles on, codx's trained encoder: when the app's
-    background job has not saved one yet, it is trained here first, with the same defaults
+    """Benchmarks of reading measure the reader the app settles on, codx's trained encoder: when none is saved
+    they wait for the app's background job if it runs, else train it here with the same defaults
     (CODX_TRAIN_ENCODER=false skips this and measures off-the-shelf MiniLM)."""
     from codx import encoder_job
 
@@ -324,11 +324,16 @@ def _ensure_trained_encoder(settings: Settings) -> None:
         return
     pid = encoder_job.running_pid(settings.data_dir)
     if pid is not None:
-        raise EncoderError(
+        click.echo(
             f"codx's encoder is being trained in the background (pid {pid}, log "
-            f"{encoder_job.log_path(settings.data_dir)}); run the benchmark once it has finished, or with "
-            "CODX_TRAIN_ENCODER=false to measure off-the-shelf MiniLM"
+            f"{encoder_job.log_path(settings.data_dir)}); waiting for it (Ctrl-C stops; CODX_TRAIN_ENCODER=false "
+            "measures off-the-shelf MiniLM instead).",
+            err=True,
         )
+        with progress_bar("waiting for the encoder training") as update:
+            encoder_job.wait_for_job(settings.data_dir, progress=update)
+        if not encoder_job.needed(settings):
+            return
     click.echo(
         "No trained encoder yet: training it first, as the app does on its first start (`codx train encoder`; "
         "about an hour on one thread with bfloat16, two on an AVX2-only core; CODX_THREADS=2 is ~1.4x faster on "
