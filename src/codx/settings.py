@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     train_encoder: bool = Field(
         True,
         description="The consultation engine (app, `codx chat`) trains codx's English encoder in the background "
-        "when none is saved (one to two hours on one thread, by CPU; once); consultations switch to it when it is "
+        "when none is saved (one to two hours at low priority, by CPU; once); consultations switch to it when it is "
         "ready. The reading benchmarks train it first when none is saved. Off: off-the-shelf MiniLM.",
     )
     llm: str | None = Field(

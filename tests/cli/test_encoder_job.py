@@ -27,6 +27,8 @@ class FakePopen:
         FakePopen.started.append(cmd)
         self.pid = os.getpid()
         assert kwargs["start_new_session"] and kwargs["env"]["CODX_DATA_DIR"]
+        # low priority, so it may use two cores (the app's own work comes first)
+        assert kwargs["env"]["CODX_THREADS"] == str(min(2, os.cpu_count() or 1))
 
 
 @pytest.fixture
