@@ -142,7 +142,7 @@ def make_consult_context(settings: Settings, progress: Progress | None = None) -
     pid = encoder_job.start_if_needed(settings)  # after the packs and models above: the job reuses them
     if pid is not None:
         log.warning(
-            "training codx's English encoder in the background (pid %d, about an hour, once; log: %s); "
+            "training codx's English encoder in the background (pid %d, one to two hours by CPU, once; log: %s); "
             "consultations read with %s until it is saved",
             pid,
             encoder_job.log_path(settings.data_dir),

@@ -1,7 +1,7 @@
 """codx's English encoder, trained in the background on the app's first start.
 
 Why: the trained encoder reads held-out lay words and glossed Chinese far better than off-the-shelf MiniLM
-(README), but training takes about an hour on one thread, far too long to keep a first-time user from the
+(README), but training takes one to two hours, by CPU, far too long to keep a first-time user from the
 app. `bootstrap.make_consult_context` (the app's and `codx chat`'s engine) therefore starts this module as a
 detached, low-priority process when no trained encoder exists, once the packs and the diagnosis model it
 reuses are built; consultations read with MiniLM meanwhile and switch to the trained encoder at the next
