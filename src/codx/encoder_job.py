@@ -75,6 +75,7 @@ def wait_for_job(data_dir: Path, poll_s: float = 10.0, progress: Progress | None
 
 
 def job_threads(settings: Settings) -> int:
+    """`JOB_THREADS` where the machine has them, never fewer than the app itself is set to use."""
     return max(settings.threads, min(JOB_THREADS, os.cpu_count() or 1))
 
 
