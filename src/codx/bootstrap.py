@@ -21,7 +21,7 @@ from codx.models.diagnosis.model import DiagnosisModel
 from codx.models.language.encoder import MANIFEST, MINILM_NAME, MiniLMEncoder, TextEncoder, ensure_e5
 from codx.models.language.extract import FindingExtractor
 from codx.models.language.gloss import GlossedIndex, load_dictionaries
-from codx.models.language.lay_terms import RewritingIndex
+from codx.models.language.lexical import english_reader
 from codx.models.language.matcher import FindingMatcher
 from codx.models.language.retrieval import FindingIndex, PhraseIndex
 from codx.models.language.trained import load_trained_encoder, trained_dir
@@ -90,7 +90,7 @@ def make_extractor(settings: Settings, kn: Knowledge, progress: Progress | None 
 
     if settings.semantic_matching:
         cache = settings.data_dir / "indexes"
-        english = RewritingIndex(FindingIndex.build(kn, english_encoder(settings, progress), cache, progress=progress))
+        english = english_reader(FindingIndex.build(kn, english_encoder(settings, progress), cache, progress=progress))
         indexes["en"], indexes["zh"] = english, GlossedIndex(english)
         load_dictionaries()
         e5 = ensure_e5(settings.data_dir, progress)

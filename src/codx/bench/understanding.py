@@ -21,7 +21,7 @@ from codx.errors import InputFileError
 from codx.models.diagnosis.knowledge import Knowledge
 from codx.models.language.encoder import TextEncoder
 from codx.models.language.extract import FindingExtractor
-from codx.models.language.lay_terms import RewritingIndex
+from codx.models.language.lexical import english_reader
 from codx.models.language.matcher import FindingMatcher, phrase_key
 from codx.models.language.retrieval import FindingIndex, PhraseIndex, Progress
 
@@ -133,14 +133,13 @@ def run_lay_heldout(
     encoder: TextEncoder,
     cache_dir: Path | None,
     progress: Progress | None = None,
-    rewrite: bool = False,
+    app_reader: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """`rewrite`: also search each phrase in clinical words (`lay_terms.RewritingIndex`), as the app does."""
+    """`app_reader`: read as the app does (`lexical.english_reader`: clinical rewrite, lexical re-ordering);
+    otherwise the encoder alone."""
     pairs = lay_heldout_cases(kn)
-    excluded = set(pairs)
-    index: PhraseIndex = FindingIndex.build(kn, encoder, cache_dir, exclude=excluded, progress=progress)
-    if rewrite:
-        index = RewritingIndex(index)
+    dense = FindingIndex.build(kn, encoder, cache_dir, exclude=set(pairs), progress=progress)
+    index: PhraseIndex = english_reader(dense) if app_reader else dense
     results = index.search([lay for _, lay in pairs], k=50)
     cases = [
         {
@@ -161,7 +160,7 @@ def run_lay_heldout(
     summary = {
         "n": len(pairs),
         "encoder": encoder.name,
-        "clinical_rewrite": rewrite,
+        "app_reader": app_reader,
         **_score([[h.finding for h in hits] for hits in results], [j for j, _ in pairs]),
     }
     return summary, cases

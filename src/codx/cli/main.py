@@ -472,7 +472,7 @@ def bench_understanding(
     from codx.bootstrap import make_extractor
     from codx.models.language.encoder import MiniLMEncoder, ensure_e5
     from codx.models.language.gloss import GlossedIndex
-    from codx.models.language.lay_terms import RewritingIndex
+    from codx.models.language.lexical import english_reader
     from codx.models.language.retrieval import FindingIndex, PhraseIndex
     from codx.models.language.trained import load_trained_encoder
 
@@ -489,15 +489,15 @@ def bench_understanding(
             encoders["trained"] = trained
         summary["lay_heldout_en"] = []
         for tag, encoder in encoders.items():
-            for rewrite in (False, True):  # as written, and as the app reads (clinical rewrite)
-                name = "-".join(t for t in (tag, "rewrite" if rewrite else "") if t)
-                s, c = run_lay_heldout(kn, encoder, cache, progress=update, rewrite=rewrite)
+            for app in (False, True):  # the encoder alone, and as the app reads (clinical rewrite, lexical half)
+                name = "-".join(t for t in (tag, "app" if app else "") if t)
+                s, c = run_lay_heldout(kn, encoder, cache, progress=update, app_reader=app)
                 summary["lay_heldout_en"].append({"reader": name or "as written", **s})
                 cases += [{**x, "id": f"{name}-{x['id']}"} if name else x for x in c]
         if translations:
             e5 = FindingIndex.build(kn, ensure_e5(settings.data_dir, progress=update), cache, progress=update)
             glossed = [  # the app reads Chinese through the gloss (trained encoder once saved); e5 for comparison
-                GlossedIndex(RewritingIndex(FindingIndex.build(kn, encoder, cache, progress=update)))
+                GlossedIndex(english_reader(FindingIndex.build(kn, encoder, cache, progress=update)))
                 for encoder in encoders.values()
             ]
             summary["translations"] = []

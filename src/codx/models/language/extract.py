@@ -176,12 +176,14 @@ class FindingExtractor:
 
 
 def _accepted(hits: list[Hit], piece: str, language: str, threshold: float) -> Hit | None:
-    """The best hit at the threshold; below it, by up to `SHARED_WORD_MARGIN`, the best hit whose phrase
-    shares a word stem with the piece ("crusted vesicles" -> "vesicular eruption"): the lexical half of the
-    hybrid vouches for a meaning the encoder is less sure of. A definition does not vouch: its many words
-    share a stem with most sentences on its topic ("born at 39 weeks' gestation" and preterm birth's)."""
-    if hits and hits[0].score >= threshold:
-        return hits[0]
+    """The first hit (in the index's order, which the lexical half may have changed) whose cosine reaches the
+    threshold; else, down to `SHARED_WORD_MARGIN` below it, the first hit whose phrase shares a word stem with
+    the piece ("crusted vesicles" -> "vesicular eruption"): a shared word vouches for a meaning the encoder is
+    less sure of. A definition does not vouch: its many words share a stem with most sentences on its topic
+    ("born at 39 weeks' gestation" and preterm birth's)."""
+    for h in hits:
+        if h.score >= threshold:
+            return h
     stems = _stems(piece, language)
     for h in hits:
         if h.score >= threshold - SHARED_WORD_MARGIN and not h.definition and stems & _stems(h.phrase, language):
