@@ -101,3 +101,12 @@ def test_a_shared_word_vouches_for_a_name_but_not_for_a_definition():
     name = Hit(2, below, "Birth at term after 39 weeks of gestation")
     assert _accepted([definition, name], piece, "en", 0.8) is name
     assert _accepted([Hit(1, 0.81, definition.phrase, definition=True)], piece, "en", 0.8) is not None
+
+
+def test_the_first_hit_the_encoder_vouches_for_wins_in_the_indexs_order():
+    """The lexical half may put a finding first whose cosine is below the threshold: it is passed over for
+    the next one that reaches it, not accepted on the strength of the re-ordering."""
+    lifted, vouched = Hit(1, 0.74, "Heel spur"), Hit(2, 0.82, "Plantar fasciitis")
+    assert _accepted([lifted, vouched], "it hurts under my foot", "en", 0.8) is vouched
+    assert _accepted([vouched, lifted], "it hurts under my foot", "en", 0.8) is vouched
+    assert _accepted([lifted], "it hurts under my foot", "en", 0.8) is None
