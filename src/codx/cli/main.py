@@ -192,7 +192,9 @@ def train_diagnosis(settings: Settings, packs: tuple[str, ...], synthetic: int, 
 @click.option("--batch-size", default=None, type=int, help="Pairs per step (in-batch negatives).")
 @click.option("--lr", default=None, type=float, help="Peak learning rate.")
 @click.option("--hard-negatives/--no-hard-negatives", default=None, help="Add an ontology neighbour's label per pair.")
-@click.option("--freeze-embeddings/--train-embeddings", default=None, help="Keep the word vectors fixed.")
+@click.option(
+    "--freeze-embeddings/--train-embeddings", default=None, help="Keep the word vectors fixed [default: they learn]."
+)
 @click.option("--bf16/--fp32", default=None, help="bfloat16 matrix products where the CPU has them [default: bf16].")
 @click.option("--language", "languages", multiple=True, help="Pack label languages to pair (repeat) [default: en].")
 @click.option("--dev-size", default=None, type=int, help="Pairs held out for the model card's dev metrics.")
