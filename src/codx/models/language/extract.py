@@ -5,9 +5,9 @@
 2. Meaning: the message is cut into pieces (clauses and list items: at sentence ends, commas, "and", "but"
    in each language); every piece that no exact match touched is looked up in the FAISS index of the
    finding phrases (`retrieval.FindingIndex`: the English encoder for English and, through a word gloss,
-   Chinese (`gloss.GlossedIndex`); the multilingual encoder for the others). The best finding is kept
-   when its cosine reaches the encoder's threshold; its status comes from the polarity rules of the
-   language, read over the piece.
+   Chinese (`gloss.GlossedIndex`), its findings re-ordered by BM25 (`lexical`); the multilingual encoder for
+   the others). The first finding whose cosine reaches the encoder's threshold is kept; its status comes
+   from the polarity rules of the language, read over the piece.
 
 Why pieces and not n-grams: one embedding per clause keeps a message to a handful of encoder calls (the
 50 ms budget), and a clause is what a patient uses to describe one complaint.
