@@ -55,8 +55,11 @@ def _lexicon() -> _Lexicon:
     return _Lexicon(pattern, plain, modifier)
 
 
+@lru_cache(maxsize=4096)
 def clinical_rewrite(text: str) -> str:
-    """`text` with every lay phrase of the lexicon replaced by its clinical words (unchanged if none)."""
+    """`text` with every lay phrase of the lexicon replaced by its clinical words (unchanged if none). Cached:
+    the English reader's rewrite (`RewritingIndex`) and its lexical half (`lexical.HybridIndex`) both need it
+    for the same piece."""
     lexicon = _lexicon()
     for _ in range(PASSES):
         text = lexicon.pattern.sub(lexicon.replace, text)
