@@ -28,14 +28,15 @@ from codx.models.language.trained import (
 )
 from codx.models.packs.schema import Annotation, Disease, Pack, PackMeta
 from codx.settings import Settings
-from codx.training.encoder import (
+from codx.training.encoder import train_encoder
+from codx.training.encoder_loop import (
+    Batches,
     EncoderTrainConfig,
-    _Batches,
-    _load_base,
-    _step_loss,
     bf16_native,
     contrastive_loss,
-    train_encoder,
+    load_embedder,
+    resolve_device,
+    step_loss,
 )
 from codx.training.encoder_pairs import collect_pairs, split_pairs
 from codx.training.encoder_report import suggest_threshold
@@ -112,6 +113,26 @@ def test_same_finding_rows_are_not_negatives():
     assert torch.isfinite(contrastive_loss(q, p, neg, twin, torch.tensor([5, 6, 7, 8]), 20.0))
 
 
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_each_pair_gets_k_hard_negatives_of_other_findings(k):
+    pairs = split_pairs([clinic_with_synonyms()], [], dev_size=2)
+    batch, negs = Batches(pairs, EncoderTrainConfig(batch_size=4, hard_negatives=k)).next()
+    if k == 0:
+        assert negs is None
+        return
+    assert negs is not None and len(negs) == k * len(batch)
+    for i, p in enumerate(batch):
+        mine = negs[i * k : (i + 1) * k]
+        assert all(fid != p.finding and text == pairs.labels[fid] for fid, text in mine)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_asking_for_a_gpu_that_is_not_there_says_what_to_use():
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(EncoderError, match="--device cpu"):
+        resolve_device("cuda")
+
+
 def test_tiny_run_learns_saves_and_reloads(run):
     m, folder = run["manifest"], trained_dir(run["data_dir"])
     assert m["metrics"]["loss"]["probe_after"] < m["metrics"]["loss"]["probe_before"]
@@ -138,11 +159,11 @@ def test_card_says_whether_bf16_ran(run):
 def test_bf16_steps_give_a_float32_loss_close_to_float32():
     pairs = split_pairs([clinic_with_synonyms()], [], dev_size=2)
     cfg = EncoderTrainConfig(batch_size=8, max_length=16)
-    model, batches = _load_base(cfg.max_length).eval(), _Batches(pairs, cfg)
+    model, batches = load_embedder(cfg.max_length).eval(), Batches(pairs, cfg)
     batch = pairs.train[:8]
     with torch.inference_mode():
-        full = _step_loss(model, batches, batch, None, cfg.scale)
-        half = _step_loss(model, batches, batch, None, cfg.scale, bf16=True)
+        full = step_loss(model, batches, batch, None, cfg.scale)
+        half = step_loss(model, batches, batch, None, cfg.scale, bf16=True)
     assert half.dtype == torch.float32 and float(half) != float(full)  # it did run in bfloat16
     assert abs(float(half) - float(full)) < 0.05 * float(full)
 

@@ -191,7 +191,8 @@ def train_diagnosis(settings: Settings, packs: tuple[str, ...], synthetic: int, 
 @click.option("--steps", default=None, type=int, help="Optimizer steps [default: EncoderTrainConfig].")
 @click.option("--batch-size", default=None, type=int, help="Pairs per step (in-batch negatives).")
 @click.option("--lr", default=None, type=float, help="Peak learning rate.")
-@click.option("--hard-negatives/--no-hard-negatives", default=None, help="Add an ontology neighbour's label per pair.")
+@click.option("--hard-negatives", default=None, type=int, help="Ontology neighbours' labels per pair (0: none) [1].")
+@click.option("--device", default=None, help="auto, cpu or cuda[:N] [default: auto, the GPU when torch sees one].")
 @click.option(
     "--freeze-embeddings/--train-embeddings", default=None, help="Keep the word vectors fixed [default: they learn]."
 )
@@ -206,7 +207,8 @@ def train_encoder_cmd(
     steps: int | None,
     batch_size: int | None,
     lr: float | None,
-    hard_negatives: bool | None,
+    hard_negatives: int | None,
+    device: str | None,
     freeze_embeddings: bool | None,
     bf16: bool | None,
     languages: tuple[str, ...],
@@ -220,10 +222,11 @@ def train_encoder_cmd(
     from codx.models.diagnosis.params import DiagnosisParams
     from codx.models.language.trained import trained_dir
     from codx.models.packs.registry import get_pack
-    from codx.training.encoder import EncoderTrainConfig, train_encoder
+    from codx.training.encoder import train_encoder
+    from codx.training.encoder_loop import EncoderTrainConfig
 
     given = {"steps": steps, "batch_size": batch_size, "lr": lr, "hard_negatives": hard_negatives}
-    given |= {"freeze_embeddings": freeze_embeddings, "bf16": bf16, "dev_size": dev_size}
+    given |= {"freeze_embeddings": freeze_embeddings, "bf16": bf16, "dev_size": dev_size, "device": device}
     given |= {"languages": tuple(languages) or None}
     cfg = EncoderTrainConfig(seed=seed, threads=settings.threads)
     cfg = dataclasses.replace(cfg, **{k: v for k, v in given.items() if v is not None})
