@@ -126,6 +126,15 @@ def test_each_pair_gets_k_hard_negatives_of_other_findings(k):
         assert all(fid != p.finding and text == pairs.labels[fid] for fid, text in mine)
 
 
+def test_the_batch_follows_the_device_unless_given():
+    cfg = EncoderTrainConfig()
+    assert cfg.on_device(torch.device("cpu")).batch_size == 64
+    assert cfg.on_device(torch.device("cuda")).batch_size == 256  # a GPU step costs the same for 4x the pairs
+    assert EncoderTrainConfig(batch_size=32).on_device(torch.device("cuda")).batch_size == 32
+    with pytest.raises(EncoderError, match="on_device"):
+        Batches(split_pairs([clinic_with_synonyms()], [], dev_size=2), cfg)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
 def test_asking_for_a_gpu_that_is_not_there_says_what_to_use():
     assert resolve_device("auto").type == "cpu"
