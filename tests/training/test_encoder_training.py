@@ -126,6 +126,19 @@ def test_each_pair_gets_k_hard_negatives_of_other_findings(k):
         assert all(fid != p.finding and text == pairs.labels[fid] for fid, text in mine)
 
 
+def test_losses_read_in_groups_are_all_kept(monkeypatch):
+    """On a GPU the losses are read back every few steps; none may be lost, the last step included."""
+    import codx.training.encoder_loop as loop
+
+    monkeypatch.setattr(loop, "CPU_LOSS_READS", 3)
+    pairs = split_pairs([clinic_with_synonyms()], [], dev_size=2)
+    cfg = EncoderTrainConfig(steps=8, batch_size=4, max_length=16)
+    seen: list[str] = []
+    log = loop.train_loop(load_embedder(cfg.max_length), pairs, cfg, lambda message, fraction: seen.append(message))
+    assert len(log.losses) == 8 and all(np.isfinite(log.losses))
+    assert [m.split(",")[0] for m in seen] == ["step 3/8", "step 6/8", "step 8/8"]
+
+
 def test_the_batch_follows_the_device_unless_given():
     cfg = EncoderTrainConfig()
     assert cfg.on_device(torch.device("cpu")).batch_size == 64

@@ -22,6 +22,8 @@ from codx.training.encoder_pairs import Pair, PairSet, pair_weight
 
 CPU_BATCH = 64
 GPU_BATCH = 256
+GPU_LOSS_READS = 25  # steps between reading the losses back from a GPU (and reporting progress)
+CPU_LOSS_READS = 1
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ class EncoderTrainConfig:
     # Word vectors learn too: 2000 steps lift held-out lay words 0.539 -> 0.570 (encoder alone) and the app's
     # reader 0.778 -> 0.782, on the half no lexicon round looked at as much (README); steps cost ~25 % more.
     freeze_embeddings: bool = False
-    # Matrix products in bfloat16 (weights and optimizer stay float32) on a GPU, or where the CPU computes it
-    # natively (AVX512-BF16 / AMX): ~1.7x faster steps there; elsewhere float32 (emulated bf16 is slower).
+    # Matrix products in bfloat16 (weights and optimizer stay float32) where the CPU computes it natively
+    # (AVX512-BF16 / AMX): ~1.7x faster steps there; elsewhere, GPUs included, float32 (emulated bf16 is slower).
     bf16: bool = True
     device: str = "auto"  # "auto": the GPU when torch sees one, else the CPU
     languages: tuple[str, ...] = ("en",)
@@ -268,14 +270,20 @@ def train_loop(model: Embedder, pairs: PairSet, cfg: EncoderTrainConfig, progres
     """AdamW with linear warm-up and decay over `cfg.steps` steps of `cfg.batch_size` pairs."""
     cfg = cfg.on_device(model.device)
     batches = Batches(pairs, cfg)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.01)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01, fused=model.device.type == "cuda" or None)
     warm = max(1, int(cfg.warmup * cfg.steps))
 
     def lr_at(step: int) -> float:
         return (step + 1) / warm if step < warm else max(0.0, (cfg.steps - step) / max(1, cfg.steps - warm))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    log = TrainLog(bf16=cfg.bf16 and bf16_native(model.device), device=str(model.device))
+    gpu = model.device.type == "cuda"
+    # bfloat16 on CPUs that have it; a GPU step is bound by kernel launches, not arithmetic, so float32 there
+    log = TrainLog(bf16=cfg.bf16 and not gpu and bf16_native(model.device), device=str(model.device))
+    # Reading a loss waits for the GPU; reading them in groups lets the host queue the next steps meanwhile.
+    every = GPU_LOSS_READS if gpu else CPU_LOSS_READS
+    pending: list[torch.Tensor] = []
     started = time.perf_counter()
     model.train()
     for step in range(cfg.steps):
@@ -286,7 +294,11 @@ def train_loop(model: Embedder, pairs: PairSet, cfg: EncoderTrainConfig, progres
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        log.losses.append(float(loss.detach()))
+        pending.append(loss.detach())
+        if len(pending) < every and step + 1 < cfg.steps:
+            continue
+        log.losses += torch.stack(pending).tolist()
+        pending.clear()
         if progress is not None:
             recent = np.mean(log.losses[-20:])
             progress(f"step {step + 1}/{cfg.steps}, loss {recent:.3f}", (step + 1) / cfg.steps)
