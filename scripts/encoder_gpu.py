@@ -37,7 +37,7 @@ from codx.training.encoder_pairs import Pair, PairSet  # noqa: E402
 WORK = Path(".gpu")
 PIECE = 15 * 2**20
 WHEELS = ["pydantic", "pydantic_core", "annotated-types", "typing-inspection"]
-BASE = EncoderTrainConfig(bf16=False)
+BASE = EncoderTrainConfig(bf16=False, batch_size=64)  # the CPU default, named: a GPU would take 256
 CONFIGS = {
     "base": BASE,  # the CPU default (64 pairs a step)
     "seed1": replace(BASE, seed=1),
@@ -235,8 +235,11 @@ def main() -> None:
     if a.cmd == "export":
         export(a.wheels)
     elif a.cmd == "sweep":
+        names = a.configs.split(",")
+        if unknown := [n for n in names if n not in CONFIGS]:
+            ap.error(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}")
         a.out.mkdir(parents=True, exist_ok=True)
-        sweep(a.configs.split(","), a.budget, a.out)
+        sweep(names, a.budget, a.out)
     else:
         rebuild(a.parts, a.folder)
 
