@@ -12,6 +12,7 @@ machines this project borrows have no network, carry at most 64 MiB there and br
 
 There: `pip install --no-index --target /tmp/site .gpu/whl/*.whl` (pydantic and its needs, fetched by
 `export --wheels`), `PYTHONPATH=/tmp/site python3 scripts/encoder_gpu.py sweep --configs b256s6k`.
+`sweep --smoke` (3 steps on a slice) checks the script here first (minutes on a CPU).
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def _score(model, d: dict, pairs: PairSet, device: torch.device) -> dict[str, fl
     }
 
 
-def sweep(names: list[str], budget: float, out: Path) -> None:
+def sweep(names: list[str], budget: float, out: Path, smoke: bool = False) -> None:
+    """`smoke`: 3 steps on a slice of everything, to check the script before spending device time."""
     from safetensors.torch import save_file
 
     started = time.perf_counter()
@@ -156,11 +158,17 @@ def sweep(names: list[str], budget: float, out: Path) -> None:
     pairs = PairSet(
         [Pair(**p) for p in d["train"]], [Pair(**p) for p in d["dev"]], d["excluded"], d["neighbours"], d["labels"]
     )
+    if smoke:
+        d = {**d, "cases": d["cases"][:200], "phrases": d["phrases"][:3000], "owners": d["owners"][:3000]}
+        pairs.train, pairs.dev = pairs.train[:500], pairs.dev[:50]
+        keep = {p.finding for p in pairs.train + pairs.dev}
+        pairs.labels = {f: text for f, text in pairs.labels.items() if f in keep}
     results: list[dict] = []
     best: tuple[float, str] | None = None
     step_s = 0.0
     for name in names:
         cfg = replace(CONFIGS[name], device=str(device))
+        cfg = replace(cfg, steps=3, batch_size=16) if smoke else cfg
         need, left = step_s * cfg.steps * 1.3 + 15, budget - (time.perf_counter() - started)
         if need > left:
             print(f"skip {name}: needs ~{need:.0f} s, {left:.0f} s left", flush=True)
@@ -228,6 +236,7 @@ def main() -> None:
     s.add_argument("--configs", default="base,b256", help=f"comma-separated, of {', '.join(CONFIGS)}")
     s.add_argument("--budget", type=float, default=420.0, help="seconds; configs that would not fit are skipped")
     s.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "/tmp/encoder-gpu")))
+    s.add_argument("--smoke", action="store_true", help="3 steps on a slice of the data: checks the script")
     r = sub.add_parser("rebuild")
     r.add_argument("parts", type=Path)
     r.add_argument("folder", type=Path)
@@ -239,7 +248,7 @@ def main() -> None:
         if unknown := [n for n in names if n not in CONFIGS]:
             ap.error(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}")
         a.out.mkdir(parents=True, exist_ok=True)
-        sweep(names, a.budget, a.out)
+        sweep(names, a.budget, a.out, a.smoke)
     else:
         rebuild(a.parts, a.folder)
 
