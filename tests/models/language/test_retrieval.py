@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from support.clinic import clinic_pack
 
-from codx.bench.understanding import lay_heldout_cases, read_translations, run_lay_heldout, run_translations
+from codx.bench.understanding import _score, lay_heldout_cases, read_translations, run_lay_heldout, run_translations
 from codx.errors import InputFileError
 from codx.models.diagnosis.model import DiagnosisModel, ModelCard
 from codx.models.diagnosis.params import DiagnosisParams
@@ -76,7 +76,15 @@ def test_held_out_lay_words_are_not_in_the_index(kn, encoder, tmp_path):
     summary, cases = run_lay_heldout(kn, encoder, tmp_path)
     assert summary["n"] == len(pairs) == len(cases)
     assert 0.0 <= summary["top1"] <= summary["top5"] <= 1.0
+    assert min(summary["top1_even"], summary["top1_odd"]) <= summary["top1"]
+    assert summary["top1"] <= max(summary["top1_even"], summary["top1_odd"])
     assert all(c["predictions"] for c in cases)
+
+
+def test_halves_split_by_case_number():
+    """The odd half is the one no lexicon round reads: it must be scored on its own numbers."""
+    s = _score([[1], [2], [3], [9, 4]], [1, 2, 3, 4], [0, 1, 2, 3])
+    assert s == {"top1": 0.75, "top5": 1.0, "top1_even": 1.0, "top1_odd": 0.5}
 
 
 def test_translations_file_is_scored_and_bad_files_are_named(kn, encoder, tmp_path):
@@ -89,6 +97,7 @@ def test_translations_file_is_scored_and_bad_files_are_named(kn, encoder, tmp_pa
     index = FindingIndex.build(kn, encoder, tmp_path)
     summary, cases = run_translations(kn, index, tsv)
     assert summary["n"] == 2 and summary["gold_not_askable_or_unknown"] == 1 and summary["top1"] == 1.0
+    assert summary["top1_even"] == summary["top1_odd"] == 1.0  # rows 0 and 1 of the file
     assert len(cases) == 3
     bad = tmp_path / "bad.tsv"
     bad.write_text("a\tb\n1\t2\n")
