@@ -100,26 +100,20 @@ def export(wheels: bool) -> None:
 
 
 @torch.inference_mode()
-def _encode(model, texts: list[str], device: torch.device, bs: int = 512) -> torch.Tensor:
-    """As the app encodes (mean pooling, L2 norm), up to MiniLM's 256 tokens."""
+def _encode(model, texts: list[str]) -> torch.Tensor:
+    """The training embedder read as the app reads: up to MiniLM's 256 tokens, no dropout."""
     model.eval()
     model.tokenizer.enable_truncation(max_length=256)
-    out = []
-    for s in range(0, len(texts), bs):
-        enc = model.tokenizer.encode_batch(texts[s : s + bs])
-        ids = torch.tensor([e.ids for e in enc], device=device)
-        mask = torch.tensor([e.attention_mask for e in enc], device=device)
-        h = model.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-        w = mask.unsqueeze(-1).float()
-        out.append(torch.nn.functional.normalize((h * w).sum(1) / w.sum(1).clamp(min=1e-9), dim=1))
-    model.tokenizer.enable_truncation(max_length=BASE.max_length)
-    return torch.cat(out)
+    try:
+        return torch.cat([model(texts[s : s + 4096]) for s in range(0, len(texts), 4096)])
+    finally:
+        model.tokenizer.enable_truncation(max_length=BASE.max_length)
 
 
 def _score(model, d: dict, pairs: PairSet, device: torch.device) -> dict[str, float]:
     """Held-out lay words -> finding (best phrase per finding; the direction penalty is left out) and dev
     phrases -> their label among all labels."""
-    phrases, queries = _encode(model, d["phrases"], device), _encode(model, [q for _, q in d["cases"]], device)
+    phrases, queries = _encode(model, d["phrases"]), _encode(model, [q for _, q in d["cases"]])
     owners = torch.tensor(d["owners"], device=device)
     gold = torch.tensor([j for j, _ in d["cases"]], device=device)
     top1, top5 = [], []
@@ -133,8 +127,8 @@ def _score(model, d: dict, pairs: PairSet, device: torch.device) -> dict[str, fl
     a, b = torch.cat(top1).float().cpu(), torch.cat(top5).float().cpu()
     ids = list(pairs.labels)
     where = {f: i for i, f in enumerate(ids)}
-    labels = _encode(model, [pairs.labels[f] for f in ids], device)
-    dev = _encode(model, [p.phrase for p in pairs.dev], device)
+    labels = _encode(model, [pairs.labels[f] for f in ids])
+    dev = _encode(model, [p.phrase for p in pairs.dev])
     dgold = torch.tensor([where.get(p.finding, -1) for p in pairs.dev], device=device)
     r = lambda x: round(float(x), 4)  # noqa: E731
     return {

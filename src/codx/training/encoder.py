@@ -108,8 +108,9 @@ def train_encoder(
     `heldout_kn` is the knowledge the benchmark scores (the hpo pack): its held-out lay synonyms are kept
     out of training and are the headline metric. `cache_dir` holds the retrieval indexes (shared with the
     benchmark, so `codx bench understanding` reuses them)."""
-    device = resolve_device((cfg or EncoderTrainConfig()).device)
-    cfg = (cfg or EncoderTrainConfig()).on_device(device)
+    cfg = cfg or EncoderTrainConfig()
+    device = resolve_device(cfg.device)
+    cfg = cfg.on_device(device)
     if cfg.steps < 1 or (cfg.batch_size or 0) < 2:
         raise EncoderError("training needs at least 1 step and a batch of 2 pairs (--steps, --batch-size)")
     started = time.perf_counter()

@@ -110,11 +110,7 @@ class Embedder(torch.nn.Module):
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         c = self.chunk
         parts = [self._embed([texts[i] for i in order[s : s + c]]) for s in range(0, len(order), c)]
-        inverse = torch.empty(len(texts), dtype=torch.long, device=self.device)
-        inverse[torch.tensor(order, dtype=torch.long, device=self.device)] = torch.arange(
-            len(texts), device=self.device
-        )
-        return torch.cat(parts)[inverse]
+        return torch.cat(parts)[torch.argsort(torch.tensor(order, device=self.device))]
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
         enc = self.tokenizer.encode_batch(texts)
